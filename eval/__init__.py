@@ -1,0 +1,3 @@
+"""Rådgiver: eval."""
+
+import ingest as _ingest  # noqa: F401  (telemetry and hub access off before any import)

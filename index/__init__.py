@@ -1,0 +1,3 @@
+"""Rådgiver: index."""
+
+import ingest as _ingest  # noqa: F401  (telemetry and hub access off before any import)
