@@ -1,0 +1,231 @@
+"""The `raadgiver` command: thin edges over the library; JSON for scripts, Danish text for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+import ingest  # noqa: F401  (telemetry and hub access off before anything else loads)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _default_db() -> str:
+    from index.store import default_db_dir
+
+    return str(default_db_dir())
+
+
+def db_option(f: F) -> F:
+    f = click.option("--model", envvar="RAADGIVER_MODEL", default=None,
+                     help="Embedding-model: mappe med en sentence-transformers-model (standard: indbygget multilingual-e5-small).")(f)
+    f = click.option("--chroma-url", envvar="RAADGIVER_CHROMA_URL", default=None,
+                     help="Brug en Chroma-server (http://vært:port) i stedet for den lokale database.")(f)
+    f = click.option("--db", "db", envvar="RAADGIVER_DB", type=click.Path(path_type=Path), default=None,
+                     help="Datamappe for indekset (standard: ~/.local/share/raadgiver; miljøvariabel RAADGIVER_DB).")(f)
+    return f
+
+
+def _db(db: Path | None) -> Path:
+    return db if db is not None else Path(_default_db())
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' er ikke en dato på formen ÅÅÅÅ-MM-DD") from None
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Library errors become one Danish line on stderr and exit status 2, never a bare traceback."""
+    from index.store import IndexBusy, IndexCorrupt, IndexMismatch, NoIndex
+
+    try:
+        from index.embed import ModelNotFound
+    except ImportError:  # pragma: no cover
+        ModelNotFound = RuntimeError  # type: ignore[misc,assignment]
+    try:
+        yield
+    except (NoIndex, IndexMismatch, IndexBusy, IndexCorrupt, ModelNotFound) as exc:
+        click.echo(f"Fejl: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        if exc.errno == 28:
+            click.echo(f"Fejl: disken er fuld ({exc.filename or ''}). Frigør plads og kør kommandoen igen; "
+                       "indekset er uændret.", err=True)
+            sys.exit(2)
+        raise
+
+
+def _embedder(model: str | None) -> Any:
+    from index.embed import load_embedder
+
+    return load_embedder(model)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="raadgiver", message="raadgiver %(version)s")
+def main() -> None:
+    """Rådgiver: søg og spørg i referater fra offentlige råd – alt kører lokalt."""
+
+
+@main.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@db_option
+@click.option("--council", default=None, help="Rådets/udvalgets navn, hvis det ikke står i referatet.")
+@click.option("--meeting-date", callback=_date, default=None, help="Mødedato (ÅÅÅÅ-MM-DD), hvis den ikke står i referatet.")
+@click.option("--rebuild", is_flag=True, help="Slet indekset og byg det forfra (f.eks. efter skift af model).")
+def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None, model: str | None,
+               council: str | None, meeting_date: date | None, rebuild: bool) -> None:
+    """Indlæs referater (PDF, DOCX, TXT/MD, HTML; filer eller mapper)."""
+    from index.build import expand_paths, ingest_file
+    from index.store import open_index
+
+    with friendly_errors():
+        db_dir = _db(db)
+        if rebuild and chroma_url is None and (db_dir / "chroma").exists():
+            _rebuild(db_dir)
+        embedder = _embedder(model)
+        files = expand_paths(paths)
+        if not files:
+            click.echo("Fejl: ingen filer fundet i de angivne stier.", err=True)
+            sys.exit(1)
+        counts = {"ny": 0, "uændret": 0, "opdateret": 0, "fejl": 0}
+        with open_index(db_dir if chroma_url is None else db_dir, embedder, chroma_url=chroma_url,
+                        create=True, write=True) as index:
+            show_bar = len(files) > 3 and sys.stderr.isatty()
+            with click.progressbar(files, label="Indlæser", file=sys.stderr, hidden=not show_bar) as bar:
+                for path in bar:
+                    r = ingest_file(index, path, council=council, meeting_date=meeting_date)
+                    counts[r.status] += 1
+                    if r.status == "fejl":
+                        click.echo(f"fejl       {path}: {r.message}", err=True)
+                    else:
+                        click.echo(f"{r.status:10} {path} ({r.items} punkter, {r.chunks} passager)")
+            total = index.manifest.counts
+        click.echo(
+            f"I alt: {counts['ny']} nye, {counts['opdateret']} opdaterede, {counts['uændret']} uændrede, "
+            f"{counts['fejl']} med fejl. Indekset har nu {total.get('meetings', 0)} møder, "
+            f"{total.get('items', 0)} punkter og {total.get('chunks', 0)} passager."
+        )
+        sys.exit(1 if counts["fejl"] else 0)
+
+
+def _rebuild(db_dir: Path) -> None:
+    import shutil
+
+    from index.store import DirLock
+
+    lock = DirLock(db_dir)
+    lock.acquire(exclusive=True)
+    try:
+        shutil.rmtree(db_dir / "chroma")
+        (db_dir / "manifest.json").unlink(missing_ok=True)
+    finally:
+        lock.release()
+
+
+@main.command("items")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
+def items_cmd(db: Path | None, chroma_url: str | None, model: str | None, as_json: bool) -> None:
+    """Vis møder og dagsordenspunkter i indekset."""
+    from index.store import open_index
+
+    with friendly_errors():
+        with open_index(_db(db), None, chroma_url=chroma_url) as index:
+            items = index.store.get_items()
+            committed = index.manifest.committed()
+    items = [i for i in items if committed.get(i.source) == i.content_hash]
+    items.sort(key=lambda i: (i.meeting_date or date.min, i.source, _section_key(i.section)))
+    rows = [
+        {"section": i.section, "title": i.title, "case_number": i.case_number,
+         "meeting_date": i.meeting_date.isoformat() if i.meeting_date else None,
+         "council": i.council, "source": i.source}
+        for i in items
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("Indekset er tomt – tilføj referater med `raadgiver ingest STI`.")
+        return
+    last = None
+    for r in rows:
+        key = (r["council"], r["meeting_date"], r["source"])
+        if key != last:
+            click.echo(f"\n{r['council']} – møde {r['meeting_date'] or 'ukendt dato'} ({Path(r['source']).name})")
+            last = key
+        click.echo(f"  {r['section']:>5}  {r['case_number'] or '–':18} {r['title']}")
+
+
+def _section_key(section: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in section.split(".") if x.isdigit())
+
+
+@main.command("search")
+@click.argument("query")
+@db_option
+@click.option("-k", "k", default=5, show_default=True, help="Antal punkter.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@click.option("--council", default=None, help="Kun dette råd/udvalg.")
+@click.option("--since", callback=_date, default=None, help="Møder fra og med denne dato (ÅÅÅÅ-MM-DD).")
+@click.option("--until", callback=_date, default=None, help="Møder til og med denne dato (ÅÅÅÅ-MM-DD).")
+@click.option("--case", "case_number", default=None, help="Kun punkter med dette sagsnummer.")
+@click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
+def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str | None, k: int, mode: str,
+               council: str | None, since: date | None, until: date | None, case_number: str | None,
+               as_json: bool) -> None:
+    """Find de dagsordenspunkter, der bedst svarer på QUERY."""
+    from index.store import open_index
+    from index.vector import Where
+
+    with friendly_errors():
+        embedder = None if mode == "lexical" else _embedder(model)
+        with open_index(_db(db), embedder, chroma_url=chroma_url) as index:
+            hits = index.search(query, k=k, mode=mode,  # type: ignore[arg-type]
+                                where=Where(council=council, since=since, until=until, case_number=case_number))
+    if as_json:
+        click.echo(json.dumps([
+            {"rank": h.rank, "score": round(h.score, 6), "council": h.chunk.council,
+             "meeting_date": h.chunk.meeting_date.isoformat() if h.chunk.meeting_date else None,
+             "section": h.chunk.section, "title": h.chunk.title, "case_number": h.chunk.case_number,
+             "source": h.chunk.source, "text": h.chunk.text}
+            for h in hits
+        ], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("Ingen punkter fundet.")
+        return
+    for h in hits:
+        c = h.chunk
+        click.echo(f"{h.rank}. {c.council}, møde {c.meeting_date or 'ukendt dato'}, pkt. {c.section} "
+                   f"\"{c.title}\" ({c.case_number or 'intet sagsnr.'})")
+        snippet = " ".join(c.text.split())
+        click.echo(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}\n")
+
+
+@main.command("info")
+@db_option
+def info_cmd(db: Path | None, chroma_url: str | None, model: str | None) -> None:
+    """Vis hvordan indekset er bygget (manifestet)."""
+    from index.store import open_index
+
+    with friendly_errors():
+        with open_index(_db(db), None, chroma_url=chroma_url) as index:
+            click.echo(json.dumps(index.manifest.to_json(), ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

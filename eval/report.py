@@ -1,0 +1,273 @@
+"""Evaluation results as records, a JSON form for scripts, and a Danish Markdown report with charts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from eval.dataset import KINDS
+from eval.metrics import Summary
+
+Mode = Literal["dense", "lexical", "hybrid"]
+
+METRICS: tuple[tuple[str, str], ...] = (
+    ("hit1", "hit@1"),
+    ("hit3", "hit@3"),
+    ("mrr", "MRR"),
+    ("ndcg10", "nDCG@10"),
+)
+KIND_LABELS: dict[str, str] = {
+    "fact": "fakta",
+    "paraphrase": "omskrevet",
+    "english": "engelsk",
+    "case_number": "sagsnummer",
+    "change": "ændring",
+    "unanswerable": "ubesvarbart",
+}
+MODE_LABELS: dict[str, str] = {"dense": "semantisk (dense)", "lexical": "ord (BM25)", "hybrid": "hybrid"}
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """Retrieval figures for one retrieval mode, overall and per question kind."""
+
+    mode: Mode
+    summary: Summary
+    per_kind: dict[str, Summary]
+
+
+@dataclass(frozen=True)
+class Worst:
+    """A question retrieval got wrong, with what was expected and what came back, as display text."""
+
+    question: str
+    kind: str
+    expected: str
+    got: str
+
+
+@dataclass(frozen=True)
+class AnswerFigures:
+    """Figures for generated answers: citations, refusals and latency."""
+
+    citation_valid_share: float  # share of citations that point at a retrieved item
+    refusal_rate_unanswerable: float  # wanted: high
+    false_refusal_rate: float  # refusals on answerable questions; wanted: low
+    n_answerable: int
+    n_unanswerable: int
+    latency_p50_s: float
+    latency_p95_s: float
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Everything one evaluation run produced."""
+
+    dataset: str
+    index_desc: str
+    modes: tuple[ModeResult, ...]
+    worst: tuple[Worst, ...]
+    answers: AnswerFigures | None
+    command: str = field(default="python -m eval.run")  # printed at the top so the report can be regenerated
+
+
+def _num(x: float | None) -> float | None:
+    # NaN (no answerable questions) is not valid JSON.
+    return None if x is None or math.isnan(x) else x
+
+
+def _summary_json(s: Summary) -> dict[str, Any]:
+    return {"hit1": _num(s.hit1), "hit3": _num(s.hit3), "mrr": _num(s.mrr), "ndcg10": _num(s.ndcg10), "n": s.n}
+
+
+def to_json(result: EvalResult) -> dict[str, Any]:
+    """The result as a JSON-ready dict with stable keys (for ``--json``); NaN becomes null."""
+    return {
+        "dataset": result.dataset,
+        "index": result.index_desc,
+        "command": result.command,
+        "modes": {
+            m.mode: {**_summary_json(m.summary), "per_kind": {k: _summary_json(s) for k, s in m.per_kind.items()}}
+            for m in result.modes
+        },
+        "worst": [{"question": w.question, "kind": w.kind, "expected": w.expected, "got": w.got} for w in result.worst],
+        "answers": None
+        if result.answers is None
+        else {
+            "citation_valid_share": _num(result.answers.citation_valid_share),
+            "refusal_rate_unanswerable": _num(result.answers.refusal_rate_unanswerable),
+            "false_refusal_rate": _num(result.answers.false_refusal_rate),
+            "n_answerable": result.answers.n_answerable,
+            "n_unanswerable": result.answers.n_unanswerable,
+            "latency_p50_s": _num(result.answers.latency_p50_s),
+            "latency_p95_s": _num(result.answers.latency_p95_s),
+        },
+    }
+
+
+def fmt(x: float, digits: int = 2) -> str:
+    """A number as a Danish reader writes it (decimal comma); NaN as a dash."""
+    if math.isnan(x):
+        return "–"
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def fmt_share(x: float) -> str:
+    """A share 0..1 as a Danish percentage, e.g. ``83 %``."""
+    if math.isnan(x):
+        return "–"
+    return f"{x * 100:.0f} %"
+
+
+def _cell(text: str) -> str:
+    # A pipe or newline inside a cell would break the Markdown table.
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _kinds_present(result: EvalResult) -> list[str]:
+    seen = {k for m in result.modes for k in m.per_kind}
+    return [k for k in KINDS if k in seen] + sorted(seen - set(KINDS))
+
+
+def write_report(result: EvalResult, out_dir: Path) -> Path:
+    """Write report.md and its PNG charts into out_dir; return the path of report.md."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    charts = _write_charts(result, out_dir)
+    path = out_dir / "report.md"
+    path.write_text(_markdown(result, charts), encoding="utf-8")
+    return path
+
+
+def _markdown(result: EvalResult, charts: dict[str, str]) -> str:
+    lines: list[str] = [
+        "# Evaluering af Rådgiver",
+        "",
+        "Genskab rapporten med:",
+        "",
+        "```",
+        result.command,
+        "```",
+        "",
+        f"- Spørgsmål: `{result.dataset}`",
+        f"- Indeks: {result.index_desc}",
+        "",
+        "## Genfinding pr. tilstand",
+        "",
+        "Andel spørgsmål med et rigtigt punkt øverst (hit@1) og blandt de tre første (hit@3), "
+        "gennemsnitlig reciprok rang (MRR) og nDCG@10. Ubesvarbare spørgsmål tæller ikke med her.",
+        "",
+        "| tilstand | hit@1 | hit@3 | MRR | nDCG@10 | spørgsmål |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for m in result.modes:
+        s = m.summary
+        lines.append(
+            f"| {MODE_LABELS.get(m.mode, m.mode)} | {fmt(s.hit1)} | {fmt(s.hit3)} | {fmt(s.mrr)} "
+            f"| {fmt(s.ndcg10)} | {s.n} |"
+        )
+    if "modes" in charts:
+        lines += ["", f"![Genfinding pr. tilstand]({charts['modes']})"]
+
+    lines += ["", "## Pr. spørgsmålstype", ""]
+    kinds = _kinds_present(result)
+    if kinds and result.modes:
+        lines += [
+            "hit@3 / MRR pr. spørgsmålstype og tilstand.",
+            "",
+            "| type | " + " | ".join(MODE_LABELS.get(m.mode, m.mode) for m in result.modes) + " | spørgsmål |",
+            "|---|" + "---:|" * len(result.modes) + "---:|",
+        ]
+        for kind in kinds:
+            cells = []
+            n = 0
+            for m in result.modes:
+                s = m.per_kind.get(kind)
+                cells.append("–" if s is None else f"{fmt(s.hit3)} / {fmt(s.mrr)}")
+                n = max(n, 0 if s is None else s.n)
+            lines.append(f"| {KIND_LABELS.get(kind, kind)} | " + " | ".join(cells) + f" | {n} |")
+        if "kinds" in charts:
+            lines += ["", f"![Pr. spørgsmålstype]({charts['kinds']})"]
+    else:
+        lines.append("Ingen tal pr. spørgsmålstype.")
+
+    lines += ["", "## Svar", ""]
+    a = result.answers
+    if a is None:
+        lines.append("Svar blev ikke genereret i denne kørsel (kun genfinding).")
+    else:
+        lines += [
+            "| mål | værdi |",
+            "|---|---:|",
+            f"| gyldige kildehenvisninger | {fmt_share(a.citation_valid_share)} |",
+            f"| afviste ubesvarbare spørgsmål ({a.n_unanswerable}) | {fmt_share(a.refusal_rate_unanswerable)} |",
+            f"| fejlagtigt afviste besvarbare spørgsmål ({a.n_answerable}) | {fmt_share(a.false_refusal_rate)} |",
+            f"| svartid, median | {fmt(a.latency_p50_s, 1)} s |",
+            f"| svartid, 95-percentil | {fmt(a.latency_p95_s, 1)} s |",
+        ]
+
+    lines += ["", "## Dårligste spørgsmål", ""]
+    if result.worst:
+        lines += ["| spørgsmål | type | forventet | fundet |", "|---|---|---|---|"]
+        for w in result.worst:
+            lines.append(
+                f"| {_cell(w.question)} | {KIND_LABELS.get(w.kind, w.kind)} | {_cell(w.expected)} | {_cell(w.got)} |"
+            )
+    else:
+        lines.append("Ingen – alle spørgsmål fandt et rigtigt punkt øverst.")
+    return "\n".join(lines) + "\n"
+
+
+def _write_charts(result: EvalResult, out_dir: Path) -> dict[str, str]:
+    if not result.modes:
+        return {}
+    # Imported here: matplotlib is slow to import and only the report needs it; Agg needs no display.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charts: dict[str, str] = {}
+    modes = [m.mode for m in result.modes]
+    width = 0.8 / len(modes)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, m in enumerate(result.modes):
+        values = [_zero_nan(getattr(m.summary, key)) for key, _ in METRICS]
+        xs = [j + (i - (len(modes) - 1) / 2) * width for j in range(len(METRICS))]
+        bars = ax.bar(xs, values, width, label=MODE_LABELS.get(m.mode, m.mode))
+        ax.bar_label(bars, labels=[fmt(v) for v in values], fontsize=7, padding=2)
+    ax.set_xticks(range(len(METRICS)), [label for _, label in METRICS])
+    ax.set_ylim(0, 1.1)
+    ax.set_title("Genfinding pr. tilstand")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "modes.png", dpi=110)
+    plt.close(fig)
+    charts["modes"] = "modes.png"
+
+    kinds = _kinds_present(result)
+    if kinds:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+        for ax, (key, label) in zip(axes, (("hit3", "hit@3"), ("mrr", "MRR"))):
+            for i, m in enumerate(result.modes):
+                values = [_zero_nan(getattr(m.per_kind[k], key)) if k in m.per_kind else 0.0 for k in kinds]
+                xs = [j + (i - (len(modes) - 1) / 2) * width for j in range(len(kinds))]
+                ax.bar(xs, values, width, label=MODE_LABELS.get(m.mode, m.mode))
+            ax.set_xticks(range(len(kinds)), [KIND_LABELS.get(k, k) for k in kinds], rotation=30, ha="right")
+            ax.set_ylim(0, 1.05)
+            ax.set_title(label)
+        axes[0].legend(fontsize=8)
+        fig.suptitle("Pr. spørgsmålstype")
+        fig.tight_layout()
+        fig.savefig(out_dir / "kinds.png", dpi=110)
+        plt.close(fig)
+        charts["kinds"] = "kinds.png"
+    return charts
+
+
+def _zero_nan(x: float) -> float:
+    # A kind with no answerable questions draws as an empty bar, not a crash.
+    return 0.0 if math.isnan(x) else x

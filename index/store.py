@@ -1,0 +1,463 @@
+"""Open or build an index: chromadb holds the truth, the manifest commits each change, BM25 is derived."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from index.fuse import group_best, reciprocal_rank_fusion
+from index.lexical import Bm25
+from index.vector import StoreUnavailable, VectorStore, Where, date_num
+from ingest.chunk import ChunkSettings
+from ingest.parse import CASE_NUMBER
+from ingest.records import Chunk
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
+
+MANIFEST_VERSION = 1
+SearchMode = Literal["hybrid", "dense", "lexical"]
+SECTION_REF = re.compile(r"\b(?:punkt|pkt\.?|dagsordenspunkt|item|section)\s*(\d{1,2}(?:\.\d{1,2}){0,2})\b", re.I)
+
+
+class NoIndex(Exception):
+    """There is no index in the data directory yet."""
+
+
+class IndexMismatch(Exception):
+    """The index was built with another embedding model or chunking than the one asked for."""
+
+
+class IndexBusy(Exception):
+    """Another process is writing to (or serving) the same data directory."""
+
+
+class IndexCorrupt(Exception):
+    """The data directory holds something that is not a readable Rådgiver index."""
+
+
+@dataclass(frozen=True)
+class MeetingEntry:
+    """A committed meeting: which file, which version of it, what it gave."""
+
+    source: str
+    content_hash: str
+    council: str
+    meeting_date: str | None
+    title: str
+    items: int
+    chunks: int
+    participants: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """How the index was built, and which meetings it holds; rewritten as one commit."""
+
+    embedding_model: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    generation: int = 0
+    version: int = MANIFEST_VERSION
+    meetings: tuple[MeetingEntry, ...] = ()
+    pending: tuple[tuple[str, str], ...] = ()  # (source, content_hash) being written right now
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Manifest:
+        meetings = tuple(
+            MeetingEntry(**{**m, "participants": tuple(m.get("participants", ())), "absent": tuple(m.get("absent", ()))})
+            for m in data.get("meetings", ())
+        )
+        return Manifest(
+            embedding_model=data["embedding_model"],
+            dimension=int(data["dimension"]),
+            chunk_size=int(data["chunk_size"]),
+            chunk_overlap=int(data["chunk_overlap"]),
+            generation=int(data.get("generation", 0)),
+            version=int(data.get("version", MANIFEST_VERSION)),
+            meetings=meetings,
+            pending=tuple(tuple(p) for p in data.get("pending", ())),  # type: ignore[misc]
+            counts=dict(data.get("counts", {})),
+        )
+
+    def committed(self) -> dict[str, str]:
+        return {m.source: m.content_hash for m in self.meetings}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One agenda item found for a query, with its best passage."""
+
+    rank: int
+    score: float
+    chunk: Chunk
+    similarity: float  # cosine between query and best passage; 0.0 when no embedder
+
+
+def default_db_dir() -> Path:
+    """``~/.local/share/raadgiver`` (or under XDG_DATA_HOME)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "raadgiver"
+
+
+# --------------------------------------------------------------------------- locking
+
+
+class DirLock:
+    """An flock on ``db_dir/.lock``: shared for readers, exclusive for writers."""
+
+    def __init__(self, db_dir: Path) -> None:
+        db_dir.mkdir(parents=True, exist_ok=True)
+        self.path = db_dir / ".lock"
+        self._fh: IO[str] | None = None
+
+    def acquire(self, exclusive: bool) -> None:
+        if self._fh is None:
+            self._fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self._fh, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexBusy(
+                f"Indekset i {self.path.parent} bruges af en anden proces"
+                + (" (f.eks. `raadgiver serve` eller en igangværende indlæsning)." if exclusive else " som er ved at skrive til det.")
+                + " Vent til den er færdig, eller tilføj referater via upload-feltet i den kørende brugerflade."
+            ) from None
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(f"{os.getpid()}\n")
+        self._fh.flush()
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+# --------------------------------------------------------------------------- the index
+
+
+class Index:
+    """Search and write access to one index; build it with ``open_index``."""
+
+    def __init__(
+        self,
+        store: VectorStore,
+        manifest: Manifest,
+        embedder: Embedder | None,
+        db_dir: Path | None,
+        chunking: ChunkSettings,
+        lock: DirLock | None,
+    ) -> None:
+        self.store = store
+        self.manifest = manifest
+        self.embedder = embedder
+        self.db_dir = db_dir
+        self.chunking = chunking
+        self._lock = lock
+        self._bm25: tuple[int, Bm25, list[str], list[dict[str, Any]]] | None = None
+
+    def close(self) -> None:
+        if self._lock:
+            self._lock.release()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ manifest
+
+    def commit(self, manifest: Manifest) -> None:
+        """Write the manifest (the commit point) and its readable copy beside the data."""
+        counts = {"meetings": len(manifest.meetings), "items": sum(m.items for m in manifest.meetings),
+                  "chunks": sum(m.chunks for m in manifest.meetings)}
+        manifest = replace(manifest, counts=counts)
+        self.store.write_manifest(manifest.to_json())
+        self.manifest = manifest
+        if self.db_dir is not None:
+            tmp = self.db_dir / "manifest.json.tmp"
+            tmp.write_text(json.dumps(manifest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+            os.replace(tmp, self.db_dir / "manifest.json")
+
+    def recover(self) -> int:
+        """Finish or undo what an interrupted ingest left; returns how many sources were cleaned."""
+        committed = self.manifest.committed()
+        cleaned = 0
+        for source, new_hash in self.manifest.pending:
+            self.store.delete_source(source, keep_hash=committed.get(source))
+            if committed.get(source) is None:
+                self.store.delete_source(source)
+            cleaned += 1
+        if self.manifest.pending:
+            self.commit(replace(self.manifest, pending=(), generation=self.manifest.generation + 1))
+        return cleaned
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid", where: Where = Where(),
+               depth: int = 50) -> list[Hit]:
+        """The ``k`` best agenda items for ``query``, one hit per item, best first."""
+        if mode != "lexical" and self.embedder is None:
+            raise ValueError("dense search needs an embedder")
+        qvec = self.embedder.embed([query], "query")[0] if self.embedder is not None else None
+        direct = self._direct_where(query, where)
+        hits: list[Hit] = []
+        if direct is not None:
+            hits = self._search(query, qvec, k, mode, direct, depth)
+            hits += self._listed(direct, {_item_key(h.chunk) for h in hits}, k - len(hits))
+        seen = {_item_key(h.chunk) for h in hits}
+        if len(hits) < k:
+            for h in self._search(query, qvec, k + len(hits), mode, where, depth):
+                if _item_key(h.chunk) not in seen and len(hits) < k:
+                    hits.append(h)
+                    seen.add(_item_key(h.chunk))
+        return [replace(h, rank=i + 1) for i, h in enumerate(hits)]
+
+    def _listed(self, where: Where, seen: set[str], n: int) -> list[Hit]:
+        """Items matching a direct reference that the ranking did not reach, in document order."""
+        committed = self.manifest.committed()
+        out: list[Hit] = []
+        for c in self.store.get_chunks(where):
+            if n <= 0:
+                break
+            if c.passage == 0 and _item_key(c) not in seen and committed.get(c.source) == c.content_hash:
+                out.append(Hit(rank=0, score=0.0, chunk=c, similarity=0.0))
+                seen.add(_item_key(c))
+                n -= 1
+        return out
+
+    def _direct_where(self, query: str, where: Where) -> Where | None:
+        """A query that names a case number or a section goes straight to that item."""
+        m = CASE_NUMBER.search(query)
+        if m and not where.case_number:
+            return replace(where, case_number=m.group(1))
+        s = SECTION_REF.search(query)
+        if s:
+            return _SectionWhere(**asdict(where), section=s.group(1))
+        return None
+
+    def _search(self, query: str, qvec: np.ndarray | None, k: int, mode: SearchMode, where: Where,
+                depth: int) -> list[Hit]:
+        committed = self.manifest.committed()
+        pool = max(depth, k * 8)
+        rankings: list[list[str]] = []
+        chunks: dict[str, Chunk] = {}
+        raw: dict[str, float] = {}
+        if mode in ("dense", "hybrid") and qvec is not None:
+            dense = [(c, s) for c, s in self.store.query(qvec, pool, where) if _ok(c, committed, where)]
+            rankings.append([c.id for c, _ in dense])
+            raw.update((c.id, s) for c, s in dense)
+            chunks.update((c.id, c) for c, _ in dense)
+        if mode in ("lexical", "hybrid"):
+            lex = self._lexical(query, pool, where)
+            lex_ids = [i for i, _ in lex]
+            rankings.append(lex_ids)
+            if mode == "lexical":
+                raw.update(lex)
+            missing = [i for i in lex_ids if i not in chunks]
+            if missing:
+                got = self.store.chunks.get(ids=missing, include=["documents", "metadatas"])
+                from index.vector import from_metadata
+
+                for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                    c = from_metadata(i, d, m)  # type: ignore[arg-type]
+                    if _ok(c, committed, where):
+                        chunks[i] = c
+        if mode == "hybrid":
+            fused = reciprocal_rank_fusion(rankings)
+        else:
+            ranking = rankings[0] if rankings else []
+            fused = [(cid, raw[cid]) for cid in ranking]
+        fused = [(cid, s) for cid, s in fused if cid in chunks]
+        groups = group_best(fused, {cid: _item_key(chunks[cid]) for cid, _ in fused})[:k]
+        sims = self._similarities(qvec, [cid for _, cid, _ in groups])
+        return [
+            Hit(rank=i + 1, score=score, chunk=chunks[cid], similarity=sims.get(cid, 0.0))
+            for i, (_, cid, score) in enumerate(groups)
+        ]
+
+    def _similarities(self, qvec: np.ndarray | None, ids: list[str]) -> dict[str, float]:
+        if qvec is None or not ids:
+            return {}
+        got = self.store.chunks.get(ids=ids, include=["embeddings"])
+        embs = got.get("embeddings")
+        if embs is None:
+            return {}
+        return {i: float(np.dot(np.asarray(e, dtype=np.float32), qvec)) for i, e in zip(got["ids"], embs)}
+
+    def _lexical(self, query: str, n: int, where: Where) -> list[tuple[str, float]]:
+        bm25, ids, metas = self._bm25_index()
+        out: list[tuple[str, float]] = []
+        for pos, score in bm25.search(query, max(n * 4, 200) if where.to_chroma() else n):
+            if _meta_ok(metas[pos], where):
+                out.append((ids[pos], score))
+                if len(out) >= n:
+                    break
+        return out
+
+    def _bm25_index(self) -> tuple[Bm25, list[str], list[dict[str, Any]]]:
+        """BM25 derived from the chunks in chromadb; rebuilt when the manifest generation moved."""
+        gen = self.manifest.generation
+        if self._bm25 is not None and self._bm25[0] == gen:
+            return self._bm25[1], self._bm25[2], self._bm25[3]
+        committed = self.manifest.committed()
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        for c in self.store.get_chunks():
+            if committed.get(c.source) != c.content_hash:
+                continue  # left by an interrupted ingest; not part of the index
+            ids.append(c.id)
+            texts.append(f"{c.title}\n{c.case_number or ''} {c.text}")
+            metas.append({"council": c.council, "date_num": date_num(c.meeting_date),
+                          "case_number": c.case_number or "", "source": c.source, "section": c.section})
+        bm25 = Bm25(texts)
+        self._bm25 = (gen, bm25, ids, metas)
+        return bm25, ids, metas
+
+    # ------------------------------------------------------------------ items
+
+    def item_text(self, chunk: Chunk) -> str:
+        """The full text of the agenda item a chunk belongs to."""
+        from index.vector import item_id
+
+        got = self.store.items.get(ids=[item_id(chunk.source, chunk.content_hash, chunk.section)], include=["documents"])
+        docs = got.get("documents") or []
+        return docs[0] if docs else chunk.text
+
+
+@dataclass(frozen=True)
+class _SectionWhere(Where):
+    """Where restricted to one section number (in the given sources)."""
+
+    section: str = ""
+
+    def to_chroma(self) -> dict[str, Any] | None:
+        base = super().to_chroma()
+        clause = {"section": self.section}
+        return clause if base is None else {"$and": [base, clause]} if "$and" not in base else {"$and": base["$and"] + [clause]}
+
+
+def _item_key(c: Chunk) -> str:
+    return f"{c.source}#{c.section}"
+
+
+def _ok(c: Chunk, committed: dict[str, str], where: Where) -> bool:
+    return committed.get(c.source) == c.content_hash
+
+
+def _meta_ok(m: dict[str, Any], where: Where) -> bool:
+    if where.council and m["council"] != where.council:
+        return False
+    if where.since and not (m["date_num"] and m["date_num"] >= date_num(where.since)):
+        return False
+    if where.until and not (m["date_num"] and m["date_num"] <= date_num(where.until)):
+        return False
+    if where.case_number and m["case_number"] != where.case_number:
+        return False
+    if where.sources and m["source"] not in where.sources:
+        return False
+    if isinstance(where, _SectionWhere) and m["section"] != where.section:
+        return False
+    return True
+
+
+def open_index(
+    db_dir: Path | None,
+    embedder: Embedder | None,
+    *,
+    chroma_url: str | None = None,
+    create: bool = False,
+    write: bool = False,
+    chunking: ChunkSettings = ChunkSettings(),
+) -> Index:
+    """Open the index in ``db_dir`` (or on a Chroma server), checking it matches ``embedder``."""
+    lock: DirLock | None = None
+    if db_dir is not None:
+        if not create and not (db_dir / "chroma").exists() and chroma_url is None:
+            raise NoIndex(f"Der er intet indeks i {db_dir} – kør `raadgiver ingest STI --db {db_dir}` først.")
+        if db_dir.exists() and not db_dir.is_dir():
+            raise IndexCorrupt(f"{db_dir} er en fil, ikke en mappe – angiv en mappe med --db.")
+        lock = DirLock(db_dir)
+        lock.acquire(exclusive=write)
+    try:
+        try:
+            store = VectorStore.open(db_dir if chroma_url is None else None, chroma_url)
+            raw = store.read_manifest()
+        except StoreUnavailable as exc:
+            if chroma_url:
+                raise IndexCorrupt(
+                    f"Kan ikke forbinde til Chroma-serveren på {chroma_url} ({exc}). Tjek at `chroma run` kører."
+                ) from exc
+            raise IndexCorrupt(
+                f"Indekset i {db_dir} kan ikke åbnes ({exc}). Byg det om: flyt mappen væk og kør "
+                f"`raadgiver ingest STI --db {db_dir}`."
+            ) from exc
+        except Exception as exc:
+            raise IndexCorrupt(
+                f"Indekset i {db_dir or chroma_url} er beskadiget ({type(exc).__name__}). Byg det om: flyt mappen "
+                f"væk og kør `raadgiver ingest STI --db {db_dir or 'MAPPE'}`."
+            ) from exc
+        if raw is None:
+            if not create:
+                raise NoIndex(f"Der er intet indeks i {db_dir or chroma_url} – kør `raadgiver ingest STI` først.")
+            if embedder is None:
+                raise ValueError("creating an index needs an embedder")
+            manifest = Manifest(embedder.name, embedder.dimension, chunking.size, chunking.overlap)
+        else:
+            try:
+                manifest = Manifest.from_json(raw)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise IndexCorrupt(f"Manifestet i {db_dir or chroma_url} er ulæseligt ({exc}); byg indekset om.") from exc
+            if manifest.version > MANIFEST_VERSION:
+                raise IndexMismatch(
+                    f"Indekset er lavet af en nyere Rådgiver (format {manifest.version}); opdatér programmet."
+                )
+            if embedder is not None and (embedder.name != manifest.embedding_model or embedder.dimension != manifest.dimension):
+                raise IndexMismatch(
+                    f"Indekset i {db_dir or chroma_url} er bygget med modellen '{manifest.embedding_model}' "
+                    f"({manifest.dimension} dim.), men du bruger '{embedder.name}' ({embedder.dimension} dim.). "
+                    f"Brug samme model med --model, eller byg indekset om med "
+                    f"`raadgiver ingest --rebuild STI --db {db_dir or 'MAPPE'}`."
+                )
+            if write and (manifest.chunk_size, manifest.chunk_overlap) != (chunking.size, chunking.overlap):
+                chunking = ChunkSettings(manifest.chunk_size, manifest.chunk_overlap)
+        index = Index(store, manifest, embedder, db_dir, chunking, lock)
+        if write:
+            index.recover()
+        return index
+    except BaseException:
+        if lock:
+            lock.release()
+        raise
+
+
+@contextmanager
+def opened(db_dir: Path | None, embedder: Embedder | None, **kw: Any) -> Iterator[Index]:
+    index = open_index(db_dir, embedder, **kw)
+    try:
+        yield index
+    finally:
+        index.close()
+
+
+def parse_iso_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None

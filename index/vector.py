@@ -1,0 +1,240 @@
+"""chromadb, the one module that imports it: chunks, items and the manifest live here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from ingest.records import AgendaItem, Chunk
+
+CHUNKS = "raadgiver-chunks"
+ITEMS = "raadgiver-items"
+MANIFEST = "raadgiver-manifest"
+
+
+class StoreUnavailable(Exception):
+    """The vector store could not be opened (corrupt directory, server not reachable)."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """Filters on chunks: council, meeting date range, case number."""
+
+    council: str | None = None
+    since: date | None = None
+    until: date | None = None
+    case_number: str | None = None
+    sources: tuple[str, ...] = ()
+
+    def to_chroma(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.council:
+            clauses.append({"council": self.council})
+        if self.since:
+            clauses.append({"date_num": {"$gte": date_num(self.since)}})
+        if self.until:
+            clauses.append({"date_num": {"$lte": date_num(self.until)}})
+        if self.since or self.until:
+            clauses.append({"date_num": {"$gt": 0}})  # unknown dates never fall inside a range
+        if self.case_number:
+            clauses.append({"case_number": self.case_number})
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def date_num(d: date | None) -> int:
+    """Dates as numbers (20250903), since chromadb range filters accept numbers only; 0 = unknown."""
+    return d.year * 10000 + d.month * 100 + d.day if d else 0
+
+
+def to_metadata(chunk: Chunk) -> dict[str, str | int]:
+    """A chunk's fields as chromadb's flat scalar metadata (None becomes '' or 0)."""
+    return {
+        "council": chunk.council,
+        "meeting_date": chunk.meeting_date.isoformat() if chunk.meeting_date else "",
+        "date_num": date_num(chunk.meeting_date),
+        "section": chunk.section,
+        "title": chunk.title,
+        "case_number": chunk.case_number or "",
+        "source": chunk.source,
+        "content_hash": chunk.content_hash,
+        "passage": chunk.passage,
+        "passages": chunk.passages,
+    }
+
+
+def from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    """The inverse of ``to_metadata``."""
+    return Chunk(
+        id=chunk_id,
+        text=text,
+        council=str(meta["council"]),
+        meeting_date=date.fromisoformat(meta["meeting_date"]) if meta.get("meeting_date") else None,
+        section=str(meta["section"]),
+        title=str(meta["title"]),
+        case_number=str(meta["case_number"]) or None,
+        source=str(meta["source"]),
+        content_hash=str(meta["content_hash"]),
+        passage=int(meta["passage"]),
+        passages=int(meta["passages"]),
+    )
+
+
+def item_id(source: str, content_hash: str, section: str) -> str:
+    """Id of an item record; sections repeat across meetings, so the source is part of it."""
+    import hashlib
+
+    return hashlib.sha256(f"{source}\x1f{content_hash}\x1f{section}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """An agenda item's full text and fields, as stored."""
+
+    council: str
+    meeting_date: date | None
+    section: str
+    title: str
+    case_number: str | None
+    source: str
+    content_hash: str
+    responsible: tuple[str, ...]
+    closed: bool
+    text: str
+
+
+class VectorStore:
+    """Chunks with their vectors, items with their full text, and the manifest document."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.chunks = client.get_or_create_collection(
+            CHUNKS, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        self.items = client.get_or_create_collection(ITEMS, embedding_function=None)
+        self._manifest = client.get_or_create_collection(MANIFEST, embedding_function=None)
+        self.max_batch = int(client.get_max_batch_size())
+
+    @classmethod
+    def open(cls, path: Path | None = None, url: str | None = None) -> VectorStore:
+        """Embedded store in ``path`` (PersistentClient), or a Chroma server at ``url`` (HttpClient)."""
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if url:
+                parsed = urlparse(url)
+                client = chromadb.HttpClient(
+                    host=parsed.hostname or "127.0.0.1",
+                    port=parsed.port or 8000,
+                    ssl=parsed.scheme == "https",
+                    settings=settings,
+                )
+                client.heartbeat()
+            else:
+                assert path is not None
+                client = chromadb.PersistentClient(path=str(path / "chroma"), settings=settings)
+            return cls(client)
+        except Exception as exc:  # chromadb raises many kinds here
+            where = url or str(path)
+            raise StoreUnavailable(f"{where}: {type(exc).__name__}: {exc}") from exc
+
+    # ------------------------------------------------------------------ manifest
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        got = self._manifest.get(ids=["manifest"], include=["documents"])
+        docs = got.get("documents") or []
+        return json.loads(docs[0]) if docs else None
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """One upsert: the commit point of every change to the index."""
+        self._manifest.upsert(ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)], embeddings=[[1.0]])
+
+    # ------------------------------------------------------------------ writes
+
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, items: Sequence[tuple[AgendaItem, Chunk]]) -> None:
+        """Add one meeting's chunks (with vectors) and its items' full texts."""
+        for start in range(0, len(chunks), self.max_batch):
+            part = chunks[start : start + self.max_batch]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                documents=[c.text for c in part],
+                embeddings=vectors[start : start + len(part)].astype(np.float32).tolist(),
+                metadatas=[to_metadata(c) for c in part],  # type: ignore[misc]
+            )
+        if items:
+            self.items.upsert(
+                ids=[item_id(c.source, c.content_hash, it.section) for it, c in items],
+                documents=[it.text for it, _ in items],
+                embeddings=[[1.0]] * len(items),
+                metadatas=[
+                    {**to_metadata(c), "responsible": "; ".join(it.responsible), "closed": it.closed}
+                    for it, c in items
+                ],  # type: ignore[misc]
+            )
+
+    def delete_source(self, source: str, keep_hash: str | None = None) -> None:
+        """Remove a file's chunks and items, except those of ``keep_hash`` when given."""
+        where: dict[str, Any] = {"source": source}
+        if keep_hash:
+            where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
+        self.chunks.delete(where=where)
+        self.items.delete(where=where)
+
+    # ------------------------------------------------------------------ reads
+
+    def query(self, vector: np.ndarray, n: int, where: Where) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with cosine similarity (1 - distance), best first."""
+        total = self.chunks.count()
+        if total == 0:
+            return []
+        res = self.chunks.query(
+            query_embeddings=[vector.astype(np.float32).tolist()],
+            n_results=min(n, total),
+            where=where.to_chroma(),
+            include=["documents", "metadatas", "distances"],
+        )
+        ids, docs, metas, dists = res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]  # type: ignore[index]
+        return [(from_metadata(i, d, m), 1.0 - float(dist)) for i, d, m, dist in zip(ids, docs, metas, dists)]
+
+    def get_chunks(self, where: Where | None = None, batch: int = 5000) -> Iterator[Chunk]:
+        """All chunks (optionally filtered), in pages so large indexes stay in bounded memory."""
+        offset = 0
+        w = where.to_chroma() if where else None
+        while True:
+            got = self.chunks.get(where=w, include=["documents", "metadatas"], limit=batch, offset=offset)
+            ids = got["ids"]
+            for i, d, m in zip(ids, got["documents"] or [], got["metadatas"] or []):
+                yield from_metadata(i, d, m)  # type: ignore[arg-type]
+            if len(ids) < batch:
+                return
+            offset += batch
+
+    def get_items(self, where: Where | None = None) -> list[StoredItem]:
+        got = self.items.get(where=where.to_chroma() if where else None, include=["documents", "metadatas"])
+        out = []
+        for d, m in zip(got["documents"] or [], got["metadatas"] or []):
+            c = from_metadata("", d, m)  # type: ignore[arg-type]
+            out.append(
+                StoredItem(
+                    council=c.council, meeting_date=c.meeting_date, section=c.section, title=c.title,
+                    case_number=c.case_number, source=c.source, content_hash=c.content_hash,
+                    responsible=tuple(x for x in str(m.get("responsible", "")).split("; ") if x),
+                    closed=bool(m.get("closed", False)), text=d or "",
+                )
+            )
+        return out
+
+    def count(self) -> int:
+        return int(self.chunks.count())
