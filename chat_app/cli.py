@@ -291,6 +291,47 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
             click.echo(f"[{n}] {c.memo_line()}")
 
 
+@main.command("serve")
+@db_option
+@llm_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Adresse at lytte på. Andet end 127.0.0.1 kræver adgangskode (eller --insecure-no-auth).")
+@click.option("--port", default=7860, show_default=True, type=int, help="Port.")
+@click.option("--auth-user", default=None, help="Brugernavn til brugerfladen.")
+@click.option("--auth-password", default=None, help="Adgangskode til brugerfladen (hellere RAADGIVER_AUTH=bruger:kode).")
+@click.option("--auth", "auth_env", envvar="RAADGIVER_AUTH", default=None, hidden=True)
+@click.option("--insecure-no-auth", is_flag=True, help="Tillad en netværksadresse uden adgangskode (frarådes).")
+@click.option("--max-upload-mb", default=50, show_default=True, type=click.IntRange(1, 1024),
+              help="Største fil, der kan uploades.")
+def serve_cmd(db: Path | None, chroma_url: str | None, model: str | None, llm_url: str | None,
+              llm_model: str | None, gguf: Path | None, allow_remote_llm: bool, host: str, port: int,
+              auth_user: str | None, auth_password: str | None, auth_env: str | None,
+              insecure_no_auth: bool, max_upload_mb: int) -> None:
+    """Start chat-brugerfladen i browseren (kun på denne maskine, medmindre andet angives)."""
+    from chat_app.generate import GeneratorFailed, RemoteNotAllowed
+    from chat_app.ui import OpenBind, check_bind, serve
+
+    if (auth_user is None) != (auth_password is None):
+        raise click.UsageError("Angiv både --auth-user og --auth-password.")
+    auth: tuple[str, str] | None = (auth_user, auth_password) if auth_user and auth_password else None
+    if auth is None and auth_env:
+        user, sep, password = auth_env.partition(":")
+        if not (sep and user and password):
+            raise click.UsageError("RAADGIVER_AUTH skal have formen bruger:kode.")
+        auth = (user, password)
+    if chroma_url:
+        raise click.UsageError("serve bruger den lokale database (--db); --chroma-url understøttes ikke her endnu.")
+    with friendly_errors():
+        try:
+            check_bind(host, auth, insecure_no_auth)
+            generator = _generator(llm_url, llm_model, gguf, allow_remote_llm)
+        except (OpenBind, RemoteNotAllowed, GeneratorFailed) as exc:
+            click.echo(f"Fejl: {exc}", err=True)
+            sys.exit(2)
+        serve(_db(db), _embedder(model), generator, host=host, port=port, auth=auth,
+              allow_open=insecure_no_auth, max_upload_mb=max_upload_mb)
+
+
 @main.command("info")
 @db_option
 def info_cmd(db: Path | None, chroma_url: str | None, model: str | None) -> None:
@@ -300,6 +341,65 @@ def info_cmd(db: Path | None, chroma_url: str | None, model: str | None) -> None
     with friendly_errors():
         with open_index(_db(db), None, chroma_url=chroma_url) as index:
             click.echo(json.dumps(index.manifest.to_json(), ensure_ascii=False, indent=2))
+
+
+@main.command("eval")
+@db_option
+@click.option("--questions", default="demo", show_default=True,
+              help="Spørgsmålsfil (.jsonl), eller 'demo'/'real' for projektets egne sæt.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports/eval"), show_default=True,
+              help="Mappe til rapport (report.md) og diagrammer (PNG).")
+@click.option("--xquad", type=click.Path(path_type=Path), default=None,
+              help="Kør også det danske XQuAD-benchmark (xquad.da.json) i et midlertidigt indeks.")
+@click.option("--xquad-docs", type=int, default=None, help="Kun de første N afsnit af XQuAD.")
+@click.option("--no-answers", is_flag=True, help="Mål kun genfinding, ikke svar.")
+@click.option("--json", "as_json", is_flag=True, help="Skriv tallene som JSON.")
+def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questions: str, out: Path,
+             xquad: Path | None, xquad_docs: int | None, no_answers: bool, as_json: bool) -> None:
+    """Mål kvaliteten: genfinding pr. tilstand og spørgsmålstype, svar og afvisninger."""
+    import shlex
+    import tempfile
+
+    from eval.dataset import QuestionFileError, load_questions, load_xquad
+    from eval.report import to_json, write_report
+    from eval.run import QUESTION_SETS, evaluate, index_xquad
+    from index.store import open_index
+
+    command = "raadgiver " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    path = QUESTION_SETS.get(questions, Path(questions))
+    with friendly_errors():
+        try:
+            qs = load_questions(path)
+        except QuestionFileError as exc:
+            click.echo(f"Fejl: {exc}", err=True)
+            sys.exit(2)
+        embedder = _embedder(model)
+        results = {}
+        with open_index(_db(db), embedder, chroma_url=chroma_url) as index:
+            results["questions"] = evaluate(index, qs, dataset=str(path), answers=not no_answers, command=command)
+        report = write_report(results["questions"], out)
+        if xquad is not None:
+            docs, xqs = load_xquad(xquad, limit_docs=xquad_docs)
+            with tempfile.TemporaryDirectory() as tmp, open_index(Path(tmp), embedder, create=True, write=True) as xi:
+                index_xquad(xi, docs)
+                results["xquad"] = evaluate(xi, xqs, dataset=f"XQuAD-da ({len(docs)} afsnit)", answers=False,
+                                            command=command)
+            write_report(results["xquad"], out / "xquad")
+    if as_json:
+        click.echo(json.dumps({k: to_json(v) for k, v in results.items()}, ensure_ascii=False, indent=2))
+        return
+    for name, res in results.items():
+        click.echo(f"\n{res.dataset} – {res.index_desc}")
+        click.echo(f"{'tilstand':10} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} {'nDCG@10':>8} {'n':>4}")
+        for m in res.modes:
+            s = m.summary
+            click.echo(f"{m.mode:10} {s.hit1:6.3f} {s.hit3:6.3f} {s.mrr:6.3f} {s.ndcg10:8.3f} {s.n:4d}")
+        if res.answers:
+            a = res.answers
+            click.echo(f"Svar: gyldige kildehenvisninger {a.citation_valid_share:.1%}, afvisning af ubesvarbare "
+                       f"{a.refusal_rate_unanswerable:.1%}, fejlagtige afvisninger {a.false_refusal_rate:.1%}, "
+                       f"svartid p50 {a.latency_p50_s:.2f} s / p95 {a.latency_p95_s:.2f} s")
+    click.echo(f"\nRapport: {report}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -199,22 +199,26 @@ def load_xquad(path: Path, limit_docs: int | None = None) -> tuple[list[XquadDoc
         raise ValueError("limit_docs must be at least 1")
     docs: list[XquadDoc] = []
     questions: list[Question] = []
-    # File order, so a limit takes whole articles first: neighbouring paragraphs of one
-    # article are the hardest distractors, which a spread-out sample would lose.
-    for a, article in enumerate(articles):
-        title = str(article.get("title", "")).replace("_", " ")
-        for p, paragraph in enumerate(article["paragraphs"]):
-            if limit_docs is not None and len(docs) >= limit_docs:
-                return docs, questions
-            doc_id = xquad_doc_id(a, p)
-            docs.append(XquadDoc(doc_id=doc_id, title=title, text=paragraph["context"]))
-            for qa in paragraph["qas"]:
-                questions.append(
-                    Question(
-                        question=qa["question"].strip(),
-                        kind="fact",
-                        expected=(Expected(source_contains=doc_id),),
-                        note=f"XQuAD {qa.get('id', '')}".strip(),
+    a = p = 0
+    try:
+        # File order, so a limit takes whole articles first: neighbouring paragraphs of one
+        # article are the hardest distractors, which a spread-out sample would lose.
+        for a, article in enumerate(articles):
+            title = str(article.get("title", "")).replace("_", " ")
+            for p, paragraph in enumerate(article["paragraphs"]):
+                if limit_docs is not None and len(docs) >= limit_docs:
+                    return docs, questions
+                doc_id = xquad_doc_id(a, p)
+                docs.append(XquadDoc(doc_id=doc_id, title=title, text=paragraph["context"]))
+                for qa in paragraph["qas"]:
+                    questions.append(
+                        Question(
+                            question=qa["question"].strip(),
+                            kind="fact",
+                            expected=(Expected(source_contains=doc_id),),
+                            note=f"XQuAD {qa.get('id', '')}".strip(),
+                        )
                     )
-                )
+    except (KeyError, TypeError, AttributeError) as e:
+        raise QuestionFileError(f"{path}: artikel {a}, afsnit {p} følger ikke SQuAD v1.1 ({e!r})") from None
     return docs, questions

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from eval.dataset import KINDS
 from eval.metrics import Summary
-
-Mode = Literal["dense", "lexical", "hybrid"]
+from index.store import SearchMode
 
 METRICS: tuple[tuple[str, str], ...] = (
     ("hit1", "hit@1"),
@@ -33,7 +32,7 @@ MODE_LABELS: dict[str, str] = {"dense": "semantisk (dense)", "lexical": "ord (BM
 class ModeResult:
     """Retrieval figures for one retrieval mode, overall and per question kind."""
 
-    mode: Mode
+    mode: SearchMode
     summary: Summary
     per_kind: dict[str, Summary]
 
@@ -70,7 +69,7 @@ class EvalResult:
     modes: tuple[ModeResult, ...]
     worst: tuple[Worst, ...]
     answers: AnswerFigures | None
-    command: str = field(default="python -m eval.run")  # printed at the top so the report can be regenerated
+    command: str = "python -m eval.run"  # printed at the top so the report can be regenerated
 
 
 def _num(x: float | None) -> float | None:
@@ -127,7 +126,8 @@ def _cell(text: str) -> str:
 
 
 def _kinds_present(result: EvalResult) -> list[str]:
-    seen = {k for m in result.modes for k in m.per_kind}
+    # Kinds without answerable questions (unanswerable) have nothing to rank; "Svar" covers them.
+    seen = {k for m in result.modes for k, s in m.per_kind.items() if s.n > 0}
     return [k for k in KINDS if k in seen] + sorted(seen - set(KINDS))
 
 
@@ -175,7 +175,7 @@ def _markdown(result: EvalResult, charts: dict[str, str]) -> str:
     kinds = _kinds_present(result)
     if kinds and result.modes:
         lines += [
-            "hit@3 / MRR pr. spørgsmålstype og tilstand.",
+            "hit@3 / MRR pr. spørgsmålstype og tilstand. Ubesvarbare spørgsmål måles under »Svar«.",
             "",
             "| type | " + " | ".join(MODE_LABELS.get(m.mode, m.mode) for m in result.modes) + " | spørgsmål |",
             "|---|" + "---:|" * len(result.modes) + "---:|",
@@ -184,9 +184,9 @@ def _markdown(result: EvalResult, charts: dict[str, str]) -> str:
             cells = []
             n = 0
             for m in result.modes:
-                s = m.per_kind.get(kind)
-                cells.append("–" if s is None else f"{fmt(s.hit3)} / {fmt(s.mrr)}")
-                n = max(n, 0 if s is None else s.n)
+                ks = m.per_kind.get(kind)
+                cells.append("–" if ks is None else f"{fmt(ks.hit3)} / {fmt(ks.mrr)}")
+                n = max(n, 0 if ks is None else ks.n)
             lines.append(f"| {KIND_LABELS.get(kind, kind)} | " + " | ".join(cells) + f" | {n} |")
         if "kinds" in charts:
             lines += ["", f"![Pr. spørgsmålstype]({charts['kinds']})"]
@@ -228,7 +228,9 @@ def _write_charts(result: EvalResult, out_dir: Path) -> dict[str, str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
+    comma = FuncFormatter(lambda v, _pos: fmt(v, 1))
     charts: dict[str, str] = {}
     modes = [m.mode for m in result.modes]
     width = 0.8 / len(modes)
@@ -241,8 +243,10 @@ def _write_charts(result: EvalResult, out_dir: Path) -> dict[str, str]:
         ax.bar_label(bars, labels=[fmt(v) for v in values], fontsize=7, padding=2)
     ax.set_xticks(range(len(METRICS)), [label for _, label in METRICS])
     ax.set_ylim(0, 1.1)
+    ax.yaxis.set_major_formatter(comma)
     ax.set_title("Genfinding pr. tilstand")
-    ax.legend(loc="lower right", fontsize=8)
+    # Below the axes: inside, it would cover the bars it explains.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=len(modes), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(out_dir / "modes.png", dpi=110)
     plt.close(fig)
@@ -258,10 +262,12 @@ def _write_charts(result: EvalResult, out_dir: Path) -> dict[str, str]:
                 ax.bar(xs, values, width, label=MODE_LABELS.get(m.mode, m.mode))
             ax.set_xticks(range(len(kinds)), [KIND_LABELS.get(k, k) for k in kinds], rotation=30, ha="right")
             ax.set_ylim(0, 1.05)
+            ax.yaxis.set_major_formatter(comma)
             ax.set_title(label)
-        axes[0].legend(fontsize=8)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=len(modes), fontsize=8, frameon=False)
         fig.suptitle("Pr. spørgsmålstype")
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
         fig.savefig(out_dir / "kinds.png", dpi=110)
         plt.close(fig)
         charts["kinds"] = "kinds.png"

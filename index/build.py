@@ -13,6 +13,7 @@ from index.store import Index, MeetingEntry
 from ingest.chunk import chunk_meeting
 from ingest.parse import NotMinutes, parse_meeting
 from ingest.read import EXTENSIONS, MAX_FILE_BYTES, ReadError, read_document
+from ingest.records import Chunk, Meeting
 
 Status = Literal["ny", "uændret", "opdateret", "fejl"]
 
@@ -77,14 +78,22 @@ def ingest_file(
         return FileResult(path, "fejl", str(exc))
     except (OSError, UnicodeError, ValueError, RecursionError) as exc:
         return FileResult(path, "fejl", f"kan ikke læses ({type(exc).__name__}: {exc})")
+    old_hash = committed.get(source)
+    items, n_chunks = add_meeting(index, meeting)
+    return FileResult(path, "opdateret" if old_hash else "ny", items=items, chunks=n_chunks)
+
+
+def add_meeting(index: Index, meeting: Meeting) -> tuple[int, int]:
+    """Chunk, embed and write one meeting, replacing an earlier version of the same source."""
+    source = meeting.source
+    old_hash = index.manifest.committed().get(source)
     chunks = chunk_meeting(meeting, index.chunking)
     assert index.embedder is not None
     vectors = index.embedder.embed([embedding_text(c.title, c.text) for c in chunks], "passage")
-    old_hash = committed.get(source)
     # 1. announce, 2. write, 3. commit, 4. clean up: a kill at any point leaves either the old
     #    or the new meeting visible, and the next writer's recover() finishes the job.
     index.commit(replace(index.manifest, pending=index.manifest.pending + ((source, meeting.content_hash),)))
-    first_chunk = {}
+    first_chunk: dict[str, Chunk] = {}
     for c in chunks:
         first_chunk.setdefault(c.section, c)
     index.store.add(chunks, vectors, [(it, first_chunk[it.section]) for it in meeting.items if it.section in first_chunk])
@@ -102,9 +111,9 @@ def ingest_file(
     meetings = tuple(m for m in index.manifest.meetings if m.source != source) + (entry,)
     pending = tuple(p for p in index.manifest.pending if p != (source, meeting.content_hash))
     index.commit(replace(index.manifest, meetings=meetings, pending=pending, generation=index.manifest.generation + 1))
-    if old_hash:
+    if old_hash and old_hash != meeting.content_hash:
         index.store.delete_source(source, keep_hash=meeting.content_hash)
-    return FileResult(path, "opdateret" if old_hash else "ny", items=len(meeting.items), chunks=len(chunks))
+    return len(meeting.items), len(chunks)
 
 
 def embedding_text(title: str, text: str) -> str:

@@ -1,0 +1,131 @@
+"""Run a question set against an index: retrieval per mode and kind, answers, the worst misses."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from chat_app.answer import Answer, answer_question
+from eval.dataset import Question, XquadDoc, matches
+from eval.metrics import percentile, summarize
+from eval.report import AnswerFigures, EvalResult, ModeResult, Worst
+from index.build import add_meeting
+from index.store import Hit, Index, SearchMode
+from ingest.records import AgendaItem, Meeting, Part
+
+MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
+QUESTION_SETS = {name: Path(__file__).parent / "questions" / f"{name}.jsonl" for name in ("demo", "real")}
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """The citation fields of an item, enough to match it against a question's expectations."""
+
+    council: str
+    meeting_date: date | None
+    section: str
+    case_number: str | None
+    source: str
+
+    def label(self) -> str:
+        return (f"{self.council} {self.meeting_date or 'ukendt dato'} pkt. {self.section} "
+                f"({self.case_number or '–'}) {Path(self.source).name}")
+
+
+def relevant(q: Question, ref: ItemRef) -> bool:
+    return any(matches(e, council=ref.council, meeting_date=ref.meeting_date, section=ref.section,
+                       case_number=ref.case_number, source=ref.source) for e in q.expected)
+
+
+def _ref(h: Hit) -> ItemRef:
+    c = h.chunk
+    return ItemRef(c.council, c.meeting_date, c.section, c.case_number, c.source)
+
+
+def all_items(index: Index) -> list[ItemRef]:
+    committed = index.manifest.committed()
+    return [ItemRef(i.council, i.meeting_date, i.section, i.case_number, i.source)
+            for i in index.store.get_items() if committed.get(i.source) == i.content_hash]
+
+
+def evaluate(index: Index, questions: Sequence[Question], dataset: str, *, k: int = 10,
+             modes: Sequence[SearchMode] = MODES, answers: bool = True, command: str = "") -> EvalResult:
+    """Retrieval figures per mode (and kind), answer figures, and the worst hybrid misses."""
+    items = all_items(index)
+    n_rel = {q.question: sum(relevant(q, it) for it in items) for q in questions}
+    mode_results = []
+    worst: list[Worst] = []
+    for mode in modes:
+        per_q: list[tuple[Question, list[bool], list[Hit]]] = []
+        for q in questions:
+            hits = index.search(q.question, k=k, mode=mode)
+            per_q.append((q, [relevant(q, _ref(h)) for h in hits], hits))
+        overall = summarize((rel, n_rel[q.question]) for q, rel, _ in per_q)
+        kinds = sorted({q.kind for q in questions})
+        per_kind = {kind: summarize((rel, n_rel[q.question]) for q, rel, _ in per_q if q.kind == kind) for kind in kinds}
+        mode_results.append(ModeResult(mode=mode, summary=overall, per_kind=per_kind))
+        if mode == "hybrid":
+            for q, rel, hits in per_q:
+                if n_rel[q.question] and not (rel and rel[0]):
+                    first = _ref(hits[0]).label() if hits else "(intet)"
+                    found_at = next((i + 1 for i, r in enumerate(rel) if r), None)
+                    expected = "; ".join(
+                        ", ".join(f"{k}={v}" for k, v in vars(e).items() if v is not None) for e in q.expected
+                    )
+                    worst.append(Worst(q.question, q.kind, expected,
+                                       f"{first} (rigtigt svar på plads {found_at or '>' + str(k)})"))
+    figures = answer_figures(index, questions) if answers else None
+    desc = (f"{index.manifest.counts.get('meetings', 0)} møder, {index.manifest.counts.get('items', 0)} punkter, "
+            f"{index.manifest.counts.get('chunks', 0)} passager; model {index.manifest.embedding_model}")
+    return EvalResult(dataset=dataset, index_desc=desc, modes=tuple(mode_results), worst=tuple(worst[:15]),
+                      answers=figures, command=command or "raadgiver eval")
+
+
+def citation_valid(index: Index, q: Question, answer: Answer, retrieved: set[tuple[str, str]]) -> list[bool]:
+    """Per citation: points at an item retrieved for the question, and its quote is verbatim in that item."""
+    out = []
+    texts = {(i.source, i.section): i.text for i in index.store.get_items()}
+    for c in answer.citations:
+        key = (c.source, c.section)
+        out.append(key in retrieved and c.quote in texts.get(key, ""))
+    return out
+
+
+def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures:
+    """Refusal rates, citation validity and latency of the extractive answerer."""
+    latencies: list[float] = []
+    valid: list[bool] = []
+    refused_unans = refused_ans = n_unans = n_ans = 0
+    for q in questions:
+        start = time.perf_counter()
+        answer = answer_question(index, q.question)
+        latencies.append(time.perf_counter() - start)
+        retrieved = {(h.chunk.source, h.chunk.section) for h in index.search(q.question, k=8)}
+        valid += citation_valid(index, q, answer, retrieved)
+        if q.kind == "unanswerable":
+            n_unans += 1
+            refused_unans += answer.refused
+        else:
+            n_ans += 1
+            refused_ans += answer.refused
+    return AnswerFigures(
+        citation_valid_share=sum(valid) / len(valid) if valid else float("nan"),
+        refusal_rate_unanswerable=refused_unans / n_unans if n_unans else float("nan"),
+        false_refusal_rate=refused_ans / n_ans if n_ans else float("nan"),
+        n_answerable=n_ans,
+        n_unanswerable=n_unans,
+        latency_p50_s=percentile(latencies, 50),
+        latency_p95_s=percentile(latencies, 95),
+    )
+
+
+def index_xquad(index: Index, docs: Sequence[XquadDoc]) -> None:
+    """Each XQuAD paragraph becomes a one-item meeting whose source is its doc id."""
+    for doc in docs:
+        item = AgendaItem(section="1", title=doc.title, case_number=None, responsible=(),
+                          parts=(Part("", doc.text),), text=doc.text)
+        add_meeting(index, Meeting(council="XQuAD", meeting_date=None, title=doc.title, source=doc.doc_id,
+                                   content_hash=doc.doc_id, items=(item,)))

@@ -1,0 +1,326 @@
+"""Question files: loading, Danish errors with line numbers, matching, XQuAD, and the real question set."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from eval.dataset import (
+    KINDS,
+    Expected,
+    Question,
+    QuestionFileError,
+    load_questions,
+    load_xquad,
+    matches,
+    xquad_doc_id,
+)
+
+REAL_QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "questions" / "real.jsonl"
+# Third-party data beside the repository, read in place and never copied into it.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPUS = SHARED / "corpus"
+KL = CORPUS / "it-arkitekturraadet-referat.txt"
+TU = CORPUS / "aarhus" / "teknisk_udvalg_referat_2025-10-01.html"
+XQUAD = SHARED / "bench" / "xquad.da.json"
+
+
+def _write(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def test_load_questions(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        '{"question": " Hvad mente rådet om open source? ", "kind": "fact", '
+        '"expected": [{"section": "2.2"}, {"case_number": "SAG-2025-00718"}], "note": "valgfri"}',
+        "",
+        '{"question": "Hvornår?", "kind": "change", "expected": [{"meeting_date": "2025-10-01", "section": 2, '
+        '"council": "Teknisk Udvalg", "source_contains": "aarhus"}]}',
+        '{"question": "Hundeskat?", "kind": "unanswerable", "expected": []}',
+        '{"question": "Vindmøller?", "kind": "unanswerable"}',
+    )
+    qs = load_questions(path)
+    assert qs[0] == Question(
+        question="Hvad mente rådet om open source?",
+        kind="fact",
+        expected=(Expected(section="2.2"), Expected(case_number="SAG-2025-00718")),
+        note="valgfri",
+    )
+    # An integer section is read as text; the date is parsed.
+    assert qs[1].expected == (
+        Expected(council="Teknisk Udvalg", meeting_date=date(2025, 10, 1), section="2", source_contains="aarhus"),
+    )
+    assert qs[2].expected == () and qs[3].expected == ()
+
+
+def test_load_questions_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}]}\n'.encode("utf-8-sig"))
+    assert load_questions(path)[0].question == "Q?"
+
+
+GOOD = '{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}]}'
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}]', "ugyldig JSON"),
+        ('["Q?"]', "JSON-objekt"),
+        ('{"question": "Q?", "kind": "faktum", "expected": [{"section": "1"}]}', "ukendt eller manglende 'kind'"),
+        ('{"question": "Q?", "expected": [{"section": "1"}]}', "ukendt eller manglende 'kind'"),
+        ('{"kind": "fact", "expected": [{"section": "1"}]}', "'question' mangler"),
+        ('{"question": "  ", "kind": "fact", "expected": [{"section": "1"}]}', "'question' mangler"),
+        ('{"question": "Q?", "kind": "fact"}', "'expected' mangler"),
+        ('{"question": "Q?", "kind": "fact", "expected": []}', "'expected' er tom"),
+        ('{"question": "Q?", "kind": "unanswerable", "expected": [{"section": "1"}]}', "tom 'expected'-liste"),
+        ('{"question": "Q?", "kind": "fact", "expected": {"section": "1"}}', "skal være en liste"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"sektion": "1"}]}', "ukendt nøgle 'sektion'"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{}]}', "matcher alt"),
+        ('{"question": "Q?", "kind": "fact", "expected": ["2.2"]}', "skal være et objekt"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"section": 2.10}]}', "anførselstegn"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"meeting_date": "1/10/2025"}]}', "ÅÅÅÅ-MM-DD"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}], "noter": "x"}', "ukendt felt 'noter'"),
+    ],
+)
+def test_errors_name_file_and_line(tmp_path: Path, bad: str, words: str) -> None:
+    path = _write(tmp_path, GOOD, "", bad)  # the bad object is on line 3
+    with pytest.raises(QuestionFileError) as err:
+        load_questions(path)
+    assert f"{path}, linje 3" in str(err.value)
+    assert words in str(err.value)
+
+
+def test_file_level_errors(tmp_path: Path) -> None:
+    with pytest.raises(QuestionFileError, match="findes ikke"):
+        load_questions(tmp_path / "mangler.jsonl")
+    with pytest.raises(QuestionFileError, match="ingen spørgsmål"):
+        load_questions(_write(tmp_path, "", "  "))
+    latin1 = tmp_path / "latin1.jsonl"
+    latin1.write_bytes('{"question": "Hvad mente rådet?", "kind": "fact", "expected": [{"section": "1"}]}'.encode("latin-1"))
+    with pytest.raises(QuestionFileError, match="UTF-8"):
+        load_questions(latin1)
+
+
+def test_kinds() -> None:
+    assert KINDS == ("fact", "paraphrase", "english", "case_number", "change", "unanswerable")
+
+
+# --------------------------------------------------------------------------- matching
+
+ITEM = dict(
+    council="Teknisk Udvalg",
+    meeting_date=date(2025, 10, 1),
+    section="2",
+    case_number="EMN-2025-009242",
+    source="/data/aarhus/teknisk_udvalg_referat_2025-10-01.html",
+)
+
+
+@pytest.mark.parametrize(
+    ("expected", "ok"),
+    [
+        (Expected(section="2"), True),
+        (Expected(section="2."), True),  # a printed trailing dot is no difference
+        (Expected(section="2.2"), False),
+        (Expected(council="teknisk udvalg"), True),  # council is case-insensitive
+        (Expected(council="Økonomiudvalget"), False),
+        (Expected(meeting_date=date(2025, 10, 1)), True),
+        (Expected(meeting_date=date(2025, 10, 8)), False),
+        (Expected(case_number="emn-2025-009242"), True),
+        (Expected(case_number="EMN-2025-009243"), False),
+        (Expected(source_contains="teknisk_udvalg"), True),
+        (Expected(source_contains="Aarhus/"), True),
+        (Expected(source_contains="it-arkitekturraadet"), False),
+        (Expected(section="2", source_contains="teknisk_udvalg"), True),
+        (Expected(section="2", source_contains="it-arkitekturraadet"), False),  # every given key must agree
+        (Expected(), True),  # no keys: nothing to disagree with (the loader refuses this)
+    ],
+)
+def test_matches(expected: Expected, ok: bool) -> None:
+    assert matches(expected, **ITEM) is ok  # type: ignore[arg-type]
+
+
+def test_matches_item_without_case_number_or_date() -> None:
+    item = {**ITEM, "case_number": None, "meeting_date": None, "section": "5"}
+    assert not matches(Expected(case_number="EMN-2025-009242"), **item)  # type: ignore[arg-type]
+    assert not matches(Expected(meeting_date=date(2025, 10, 1)), **item)  # type: ignore[arg-type]
+    assert matches(Expected(section="5"), **item)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- XQuAD
+
+
+def _squad(tmp_path: Path) -> Path:
+    data = {
+        "version": "1.1",
+        "data": [
+            {
+                "title": "Nikola_Tesla",
+                "paragraphs": [
+                    {"context": "Tesla blev født i 1856.", "qas": [{"id": "a1", "question": "Hvornår blev Tesla født?", "answers": []}]},
+                    {"context": "Han døde i 1943.", "qas": [{"id": "a2", "question": "Hvornår døde han?", "answers": []},
+                                                              {"id": "a3", "question": "Hvor døde han?", "answers": []}]},
+                ],
+            },
+            {"title": "Rhinen", "paragraphs": [{"context": "Rhinen løber mod nord.", "qas": [{"id": "b1", "question": "Hvor løber Rhinen?", "answers": []}]}]},
+        ],
+    }
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_load_xquad(tmp_path: Path) -> None:
+    docs, qs = load_xquad(_squad(tmp_path))
+    assert [d.doc_id for d in docs] == ["xquad-000-000", "xquad-000-001", "xquad-001-000"]
+    assert docs[0].title == "Nikola Tesla" and docs[2].text == "Rhinen løber mod nord."
+    assert len(qs) == 4
+    assert qs[1] == Question("Hvornår døde han?", "fact", (Expected(source_contains="xquad-000-001"),), "XQuAD a2")
+    assert all(q.expected[0].source_contains for q in qs)
+
+
+def test_load_xquad_limit(tmp_path: Path) -> None:
+    docs, qs = load_xquad(_squad(tmp_path), limit_docs=2)
+    assert [d.doc_id for d in docs] == ["xquad-000-000", "xquad-000-001"]
+    assert [q.note for q in qs] == ["XQuAD a1", "XQuAD a2", "XQuAD a3"]
+    with pytest.raises(ValueError):
+        load_xquad(_squad(tmp_path), limit_docs=0)
+
+
+def test_xquad_ids_do_not_contain_each_other() -> None:
+    # source_contains is a substring test, so no id may be a substring of another.
+    ids = [xquad_doc_id(a, p) for a in range(50) for p in range(30)]
+    assert not any(x != y and x in y for x in ids[:200] for y in ids)
+
+
+def test_load_xquad_errors(tmp_path: Path) -> None:
+    with pytest.raises(QuestionFileError, match="findes ikke"):
+        load_xquad(tmp_path / "mangler.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"version": "1.1"}', encoding="utf-8")
+    with pytest.raises(QuestionFileError, match="SQuAD"):
+        load_xquad(bad)
+    bad.write_text('{"data": [{"title": "X", "paragraphs": [{"qas": []}]}]}', encoding="utf-8")
+    with pytest.raises(QuestionFileError, match="artikel 0, afsnit 0"):
+        load_xquad(bad)
+
+
+@pytest.mark.skipif(not XQUAD.exists(), reason="XQuAD (da) not on this machine")
+def test_load_real_xquad() -> None:
+    docs, qs = load_xquad(XQUAD)
+    assert (len(docs), len(qs)) == (240, 1190)
+    ids = {d.doc_id for d in docs}
+    assert len(ids) == 240
+    assert all(q.expected[0].source_contains in ids for q in qs)
+    few, few_qs = load_xquad(XQUAD, limit_docs=10)
+    assert len(few) == 10 and {q.expected[0].source_contains for q in few_qs} <= {d.doc_id for d in few}
+
+
+# --------------------------------------------------------------------------- the real question set
+
+
+def test_real_question_set_counts() -> None:
+    qs = load_questions(REAL_QUESTIONS)
+    counts: Counter[str] = Counter(q.kind for q in qs)
+    assert len(qs) >= 50
+    minimum = {"fact": 18, "paraphrase": 10, "english": 8, "case_number": 5, "change": 3, "unanswerable": 6}
+    for kind, n in minimum.items():
+        assert counts[kind] >= n, (kind, counts[kind])
+    assert len({q.question for q in qs}) == len(qs), "duplicate questions"
+    for q in qs:
+        if q.kind == "case_number":
+            assert any(e.case_number and e.case_number in q.question for e in q.expected)
+        # "2" exists in both minutes, so a section alone is ambiguous.
+        for e in q.expected:
+            assert e.case_number or e.source_contains, q.question
+
+
+needs_corpus = pytest.mark.skipif(not (KL.exists() and TU.exists()), reason="real minutes not on this machine")
+
+
+def _items() -> dict[tuple[str, str], tuple[dict[str, object], str]]:
+    """Every agenda item of the two minutes: (file key, section) -> (match fields, title and text)."""
+    from ingest.parse import parse_meeting
+    from ingest.read import read_document
+
+    out: dict[tuple[str, str], tuple[dict[str, object], str]] = {}
+    for path, key in ((KL, "it-arkitekturraadet"), (TU, "teknisk_udvalg")):
+        meeting = parse_meeting(read_document(path))
+        for item in meeting.items:
+            fields: dict[str, object] = dict(
+                council=meeting.council, meeting_date=meeting.meeting_date, section=item.section,
+                case_number=item.case_number, source=meeting.source,
+            )
+            out[(key, item.section)] = (fields, f"{item.title}\n{item.text}")
+    return out
+
+
+@needs_corpus
+def test_real_expected_items_exist() -> None:
+    items = _items()
+    for q in load_questions(REAL_QUESTIONS):
+        for e in q.expected:
+            hits = [k for k, (fields, _) in items.items() if matches(e, **fields)]  # type: ignore[arg-type]
+            assert hits, f"no item matches {e} for {q.question!r}"
+    # The shared case numbers resolve to every item that carries them.
+    shared = Expected(case_number="SAG-2024-04074")
+    assert sorted(k[1] for k, (f, _) in items.items() if matches(shared, **f)) == ["1.1", "2.1", "2.8"]  # type: ignore[arg-type]
+
+
+# Danish stopwords (Snowball's list) plus question words: words that carry no topic.
+STOPWORDS = set(
+    """og i jeg det at en den til er som på de med han af for ikke der var mig sig men et har om vi min havde
+    ham hun nu over da fra du ud sin dem os op man hans hvor eller hvad skal selv her alle vil blev kunne ind
+    når være dog noget ville jo deres efter ned skulle denne end dette mit også under have dig anden hende
+    mine alt meget sit sine vor mod disse hvis din nogle hos blive mange ad bliver hendes været thi jer sådan
+    hvilke hvilken hvilket hvordan hvorfor hvornår hvem kan får få gør mere mest""".split()
+)
+
+
+@needs_corpus
+def test_paraphrases_share_no_content_word_with_their_items() -> None:
+    stemmer = pytest.importorskip("Stemmer").Stemmer("danish")
+
+    def stems(text: str) -> set[str]:
+        words = re.findall(r"[a-zæøåé0-9]+", text.lower())
+        return {stemmer.stemWord(w) for w in words if w not in STOPWORDS}
+
+    items = _items()
+    for q in load_questions(REAL_QUESTIONS):
+        if q.kind != "paraphrase":
+            continue
+        for e in q.expected:
+            assert e.source_contains and e.section
+            _, text = items[(e.source_contains, e.section)]
+            shared = stems(q.question) & stems(text)
+            assert not shared, f"{q.question!r} shares {sorted(shared)} with {e.section}"
+
+
+# The topic of each unanswerable question in real.jsonl, as a stem that must appear in no file of the corpus.
+ABSENT_TOPICS = ("hundeskat", "microsoft", "snerydning", "havnebad", "grundskyld", "rottebekæmp", "airbnb", "julebelysning")
+
+
+@needs_corpus
+def test_unanswerable_topics_are_absent() -> None:
+    unanswerable = [q.question.lower() for q in load_questions(REAL_QUESTIONS) if q.kind == "unanswerable"]
+    assert len(unanswerable) == len(ABSENT_TOPICS)
+    for topic in ABSENT_TOPICS:
+        assert any(topic in q for q in unanswerable), topic
+    # The whole corpus folder, the byråd agenda included: a runner may index all of it.
+    for path in sorted(CORPUS.rglob("*")):
+        if path.suffix in (".txt", ".html"):
+            text = path.read_text(encoding="utf-8", errors="replace").lower()
+            for topic in ABSENT_TOPICS:
+                assert topic not in text, f"{topic} appears in {path.name}"
