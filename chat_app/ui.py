@@ -1,0 +1,541 @@
+"""The Gradio chat: parse the input, make one library call, render the result. The only gradio import."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import ipaddress
+import re
+import shutil
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ingest  # noqa: F401  (telemetry off before gradio loads)
+from chat_app.answer import Answer, stream_answer
+from chat_app.prompt import Citation
+from index.build import FileResult, ingest_file
+from index.store import DirLock, Index, IndexBusy, open_index
+from index.vector import Where
+from ingest.chunk import ChunkSettings
+from ingest.read import ReadError, sniff_format
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from chat_app.generate import Generator
+    from index.embed import Embedder
+
+ALL_COUNCILS = "Alle råd og udvalg"
+EXAMPLES = (
+    "Hvad mente rådet om open source?",
+    "Hvordan har rådets holdning til cloud udviklet sig?",
+    "Hvad blev der besluttet under SAG-2025-00142?",
+)
+EMPTY_NOTE = (
+    "**Indekset er tomt.** Træk referater (PDF, DOCX, TXT, HTML) ind i upload-feltet, "
+    "eller kør `raadgiver ingest MAPPE`."
+)
+HISTORY_TURNS = 3  # the prompt uses the last three turns; retrieval the last one
+SAFE_CHARS = re.compile(r"[^A-Za-zÆØÅæøå0-9._\- ]")
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+# A delegated listener, so the copy buttons in chat messages need no inline JavaScript (which the
+# chat's HTML sanitiser strips, as it strips data-* attributes: the memo line rides in ``value``).
+# Falls back to a hidden textarea where the page is not a secure context (plain http on a LAN
+# address), where navigator.clipboard does not exist.
+COPY_JS = """
+<script>
+document.addEventListener("click", async (ev) => {
+  const b = ev.target.closest && ev.target.closest("button.raad-kopier");
+  if (!b) return;
+  ev.preventDefault();
+  const text = b.value || "";
+  try { await navigator.clipboard.writeText(text); }
+  catch (e) {
+    const t = document.createElement("textarea"); t.value = text; document.body.appendChild(t);
+    t.select(); document.execCommand("copy"); t.remove();
+  }
+  b.textContent = "Kopieret ✓"; setTimeout(() => { b.textContent = "Kopiér kildehenvisning"; }, 1500);
+});
+</script>
+"""
+CSS = """
+.raad-kilder { margin-top: .8em; border-top: 1px solid var(--border-color-primary); padding-top: .5em; }
+.raad-kilder ol { padding-left: 1.4em; }
+.raad-kilde { margin-bottom: .8em; }
+.raad-hvor { font-weight: 600; }
+.raad-titel { font-style: italic; }
+.raad-kilde blockquote { margin: .3em 0; padding: .2em .7em; border-left: 3px solid var(--color-accent); }
+.raad-kilde details { margin: .3em 0; }
+.raad-punkt { max-height: 24em; overflow-y: auto; font-size: .92em; padding: .3em .6em;
+              background: var(--background-fill-secondary); border-radius: 4px; }
+button.raad-kopier { font-size: .85em; padding: .1em .6em; border: 1px solid var(--border-color-primary);
+                     border-radius: 4px; background: var(--background-fill-primary); cursor: pointer; }
+.raad-note { font-size: .9em; color: var(--body-text-color-subdued); }
+.raad-fil { font-size: .85em; color: var(--body-text-color-subdued); }
+"""
+
+
+# gradio's own words (upload box, buttons, queue) in Danish. gradio ships no Danish and falls back to
+# English for a Danish browser, so the same words stand in for English too: the app is Danish throughout.
+GRADIO_DANISH = {
+    "upload_text.drop_file": "Træk filer hertil",
+    "upload_text.click_to_upload": "Klik for at vælge filer",
+    "common.or": "eller",
+    "common.clear": "Ryd",
+    "common.error": "Fejl",
+    "common.loading": "Indlæser",
+    "common.remove": "Fjern",
+    "common.download": "Hent",
+    "common.submit": "Send",
+    "chatbot.clear": "Ryd samtalen",
+    "chatbot.copy_message": "Kopiér svaret",
+    "chatbot.copied_message": "Svaret er kopieret",
+    "errors.use_via_api": "Brug via API",
+    "status.queue_position": "I kø: {position} af {size}",
+}
+
+
+class OpenBind(Exception):
+    """The UI would listen on a network address without a password."""
+
+
+class UploadRejected(Exception):
+    """An uploaded file was refused before ingesting; the message is Danish and names the reason."""
+
+
+class BadFilter(Exception):
+    """A filter field (a date) could not be read; the message is Danish."""
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and the name localhost; everything else is reachable from the network."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, auth: tuple[str, str] | None, allow_open: bool) -> None:
+    """Refuse to serve the minutes on a network address without a password, unless asked explicitly."""
+    if is_loopback(host) or allow_open:
+        return
+    if auth is not None and auth[0] and auth[1]:
+        return
+    raise OpenBind(
+        f"Brugerfladen ville være åben for alle, der kan nå {host}, uden adgangskode. Angiv "
+        "--auth-user og --auth-password (eller RAADGIVER_AUTH=bruger:kode), eller --insecure-no-auth, "
+        "hvis det er tilsigtet. Uden disse lytter Rådgiver kun på 127.0.0.1."
+    )
+
+
+def parse_date(value: str | None, label: str) -> date | None:
+    """A YYYY-MM-DD field; empty means no limit."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadFilter(f"{label} '{text}' er ikke en dato. Skriv den som ÅÅÅÅ-MM-DD, f.eks. 2025-09-09.") from None
+
+
+def parse_where(council: str | None, since: str | None, until: str | None, case_number: str | None) -> Where:
+    """The filter fields as a Where."""
+    start = parse_date(since, "Fra-datoen")
+    end = parse_date(until, "Til-datoen")
+    if start and end and start > end:
+        raise BadFilter(f"Fra-datoen {start.isoformat()} ligger efter til-datoen {end.isoformat()}.")
+    return Where(
+        council=council if council and council != ALL_COUNCILS else None,
+        since=start,
+        until=end,
+        case_number=(case_number or "").strip() or None,
+    )
+
+
+def safe_name(name: str) -> str:
+    """The file name without directories, limited to letters, digits, space and ``._-``."""
+    base = re.split(r"[\\/]", name)[-1].strip()
+    base = SAFE_CHARS.sub("_", base).strip(" ")
+    if not base or base.startswith(".") or not Path(base).suffix:
+        raise UploadRejected(f"filnavnet '{name}' kan ikke bruges – giv filen et navn som referat.pdf")
+    return base
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def store_upload(src: Path, original_name: str, upload_dir: Path, max_bytes: int) -> Path:
+    """Copy an uploaded file into ``upload_dir`` after checking name, size and type (by content).
+
+    The same content uploaded again lands on the same path (so it is "uændret"); another file with
+    the same name gets "-2" added, so no earlier upload is ever overwritten.
+    """
+    name = safe_name(original_name)
+    size = src.stat().st_size
+    if size > max_bytes:
+        mb = f"{size / 1024 / 1024:.1f}".replace(".", ",")
+        raise UploadRejected(f"filen er for stor ({mb} MB; grænsen er {max_bytes / 1024 / 1024:.0f} MB)")
+    if size == 0:
+        raise UploadRejected("filen er tom")
+    with open(src, "rb") as fh:
+        head = fh.read(8192)
+    try:
+        sniff_format(head, Path(name).suffix)
+    except ReadError as exc:
+        raise UploadRejected(str(exc)) from None
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    root = upload_dir.resolve()
+    stem, suffix = Path(name).stem, Path(name).suffix
+    digest = _sha256(src)
+    for n in range(1, 1000):
+        dest = root / (name if n == 1 else f"{stem}-{n}{suffix}")
+        if dest.resolve().parent != root:  # cannot happen after safe_name; checked all the same
+            raise UploadRejected(f"filnavnet '{original_name}' peger uden for upload-mappen")
+        if not dest.exists():
+            shutil.copyfile(src, dest)
+            return dest
+        if _sha256(dest) == digest:
+            return dest
+    raise UploadRejected(f"der findes allerede for mange filer med navnet '{name}'")
+
+
+def chat_history(messages: Sequence[dict[str, Any]] | None) -> list[tuple[str, str]]:
+    """Earlier (question, answer text) pairs from the chat's messages, for follow-up questions."""
+    pairs: list[tuple[str, str]] = []
+    question: str | None = None
+    for m in messages or []:
+        text = _message_text(m.get("content"))
+        if m.get("role") == "user":
+            question = html.unescape(text)
+        elif m.get("role") == "assistant" and question is not None:
+            found = re.search(r'<p class="raad-tekst">(.*?)</p>', text, re.S)
+            body = re.sub(r"<br\s*/?>", "\n", found.group(1) if found else text)
+            pairs.append((question, html.unescape(re.sub(r"<[^>]+>", "", body)).strip()))
+            question = None
+    return pairs[-HISTORY_TURNS:]
+
+
+def _message_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, list):
+        return "".join(_message_text(c) for c in content)
+    return ""
+
+
+# --------------------------------------------------------------------------- rendering (all escaped)
+
+
+def _lines(text: str) -> str:
+    """Minutes or model text as HTML: escaped, newlines as <br>. No blank lines may reach the
+    markdown renderer, or it would treat what follows as markdown instead of one HTML block."""
+    return "<br>".join(html.escape(line) for line in text.strip().split("\n"))
+
+
+def render_question(question: str) -> str:
+    return html.escape(question)
+
+
+def render_partial(text: str) -> str:
+    """An answer being streamed by the language model."""
+    return f'<div class="raad-svar"><p class="raad-tekst">{_lines(text)}</p><span class="raad-skriver">▌</span></div>'
+
+
+def render_empty() -> str:
+    return ('<div class="raad-svar"><p class="raad-tekst">Indekset er tomt, så der er intet at søge i endnu. Træk '
+            "referater (PDF, DOCX, TXT, HTML) ind i upload-feltet, eller kør raadgiver ingest MAPPE.</p></div>")
+
+
+def render_waiting() -> str:
+    return '<div class="raad-svar"><p class="raad-note">Søger i referaterne …</p></div>'
+
+
+def render_answer(answer: Answer, items: dict[tuple[str, str], str]) -> str:
+    """The answer text, a note if any, then each source with quote, full item and a copy button."""
+    parts = [f'<div class="raad-svar"><p class="raad-tekst">{_lines(answer.answer)}</p>']
+    if answer.note:
+        parts.append(f'<p class="raad-note">{html.escape(answer.note)}</p>')
+    if answer.citations:
+        parts.append('<div class="raad-kilder"><p><strong>Kilder</strong></p><ol>')
+        for c in answer.citations:
+            parts.append(render_citation(c, items.get((c.source, c.section))))
+        parts.append("</ol></div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_citation(c: Citation, full_text: str | None) -> str:
+    when = c.meeting_date.isoformat() if c.meeting_date else "ukendt dato"
+    where = " · ".join(
+        [html.escape(c.council), f"møde {when}", f"pkt. {html.escape(c.section)}"]
+        + ([html.escape(c.case_number)] if c.case_number else [])
+    )
+    out = [
+        '<li class="raad-kilde">',
+        f'<div class="raad-hvor">{where}</div>',
+        f'<div class="raad-titel">{html.escape(c.title)}</div>',
+        f"<blockquote>»{_lines(c.quote)}«</blockquote>",
+    ]
+    if full_text:
+        out.append(f'<details><summary>Vis hele punktet</summary><div class="raad-punkt">{_lines(full_text)}</div></details>')
+    out.append(f'<div class="raad-fil">Fil: {html.escape(Path(c.source).name)}</div>')
+    memo = html.escape(c.memo_line(), quote=True)
+    out.append(f'<button type="button" class="raad-kopier" value="{memo}" title="{memo}">Kopiér kildehenvisning</button></li>')
+    return "".join(out)
+
+
+def render_results(results: Sequence[FileResult | tuple[str, str]]) -> str:
+    """One line per uploaded file: status, name, and what it gave or why it failed."""
+    lines = []
+    for r in results:
+        if isinstance(r, tuple):
+            lines.append(f"fejl       {r[0]}: {r[1]}")
+        elif r.status == "fejl":
+            lines.append(f"fejl       {r.path.name}: {r.message}")
+        else:
+            lines.append(f"{r.status:10} {r.path.name} ({r.items} punkter, {r.chunks} passager)")
+    return "\n".join(lines)
+
+
+def index_summary(index: Index) -> str:
+    counts = index.manifest.counts
+    councils = councils_of(index)
+    return (f"Indekset har {counts.get('meetings', 0)} møder og {counts.get('items', 0)} punkter fra "
+            f"{len(councils)} råd/udvalg.")
+
+
+def councils_of(index: Index) -> list[str]:
+    return sorted({m.council for m in index.manifest.meetings})
+
+
+# --------------------------------------------------------------------------- the index, shared
+
+
+@contextmanager
+def writable(index: Index) -> Iterator[None]:
+    """Upgrade the server's shared lock to exclusive for one upload, then back to shared.
+
+    flock converts the lock in place; a failed conversion leaves no lock at all (Linux drops the old
+    one first), so the shared lock is taken again either way.
+    """
+    lock: DirLock | None = index._lock  # noqa: SLF001  (Index exposes no public upgrade)
+    if lock is None:  # a Chroma server: nothing to lock here
+        yield
+        return
+    try:
+        lock.acquire(exclusive=True)
+    except IndexBusy:
+        _shared_again(lock)
+        raise
+    try:
+        index.recover()
+        yield
+    finally:
+        _shared_again(lock)
+
+
+def _shared_again(lock: DirLock) -> None:
+    try:
+        lock.acquire(exclusive=False)
+    except IndexBusy:
+        print("Advarsel: kunne ikke tage den delte lås på indekset igen; en anden proces skriver.", file=sys.stderr)
+
+
+def full_items(index: Index, citations: Sequence[Citation]) -> dict[tuple[str, str], str]:
+    """Each cited item's full text, keyed by (source, section); committed versions only."""
+    if not citations:
+        return {}
+    committed = index.manifest.committed()
+    items = index.store.get_items(Where(sources=tuple(sorted({c.source for c in citations}))))
+    return {(i.source, i.section): i.text for i in items if committed.get(i.source) == i.content_hash}
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, max_upload_mb: int = 50) -> gr.Blocks:
+    """The chat, its filters, the example questions and the upload box."""
+    # gradio takes seconds to import, so only here (check_bind and the helpers stay instant for the
+    # CLI). Module-global, because gradio finds event-data parameters by resolving their annotations.
+    global gr
+    import gradio as gr
+    lock = threading.Lock()  # chromadb and the BM25 cache are not safe across an ingest
+
+    def respond(message: str, messages: list[dict[str, Any]] | None, council: str, since: str, until: str,
+                case_number: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        question = (message or "").strip()
+        if not question:
+            raise gr.Error("Skriv et spørgsmål først.")
+        try:
+            where = parse_where(council, since, until, case_number)
+        except BadFilter as exc:
+            raise gr.Error(str(exc)) from None
+        history = chat_history(messages)
+        shown = list(messages or []) + [{"role": "user", "content": render_question(question)}]
+        if not index.manifest.meetings:  # nothing to search (and BM25 cannot be built over nothing)
+            yield shown + [{"role": "assistant", "content": render_empty()}], ""
+            return
+        yield shown + [{"role": "assistant", "content": render_waiting()}], ""
+        parts = stream_answer(index, question, generator=generator, where=where, history=history)
+        streamed = ""
+        while True:
+            with lock:  # per step, so a slow model never holds up an upload for a whole answer
+                part = next(parts, None)
+                rendered = render_answer(part, full_items(index, part.citations)) if isinstance(part, Answer) else None
+            if part is None:
+                return
+            if rendered is not None:
+                yield shown + [{"role": "assistant", "content": rendered}], ""
+                return
+            streamed += str(part)
+            yield shown + [{"role": "assistant", "content": render_partial(streamed)}], ""
+
+    def add_minutes(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        paths = [Path(f) for f in files or []]
+        results: list[FileResult | tuple[str, str]] = []
+        stored: list[Path] = []
+        for p in paths:
+            try:
+                stored.append(store_upload(p, p.name, upload_dir, max_upload_mb * 1024 * 1024))
+            except (UploadRejected, OSError) as exc:
+                results.append((p.name, str(exc)))
+        if stored:
+            try:
+                with lock, writable(index):
+                    for n, dest in enumerate(stored):
+                        progress((n, len(stored)), desc=f"Indlæser {dest.name}")
+                        results.append(ingest_file(index, dest))
+            except IndexBusy:
+                gr.Warning("Indekset bruges lige nu af en anden proces (f.eks. `raadgiver ingest`). Prøv igen om lidt.")
+                results += [(d.name, "indekset var optaget af en anden proces – prøv igen") for d in stored]
+        failed = sum(1 for r in results if isinstance(r, tuple) or r.status == "fejl")
+        if failed:
+            gr.Warning(f"{failed} af {len(results)} filer kunne ikke indlæses – se status under upload-feltet.")
+        return (render_results(results), *overview(), None)
+
+    def overview() -> tuple[Any, Any, str]:
+        """Council choices, the empty-index note and the summary as the index is now (not at start)."""
+        return (gr.update(choices=[ALL_COUNCILS] + councils_of(index)),
+                gr.update(visible=not index.manifest.meetings), index_summary(index))
+
+    def example(evt: gr.SelectData) -> str:
+        return str(evt.value.get("text", "")) if isinstance(evt.value, dict) else str(evt.value)
+
+    with gr.Blocks(title="Rådgiver", analytics_enabled=False) as app:
+        gr.Markdown("# Rådgiver\nSpørg i referaterne fra råd og udvalg. Svarene bygger kun på referaterne og viser "
+                    "kilderne – alt kører på denne maskine.")
+        empty_note = gr.Markdown(EMPTY_NOTE, visible=not index.manifest.meetings, elem_id="tomt-indeks")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Samtale",
+                    height="68vh",
+                    min_height=420,
+                    examples=[{"text": q} for q in EXAMPLES],
+                    latex_delimiters=[],
+                    sanitize_html=True,
+                    feedback_options=None,
+                    buttons=[],  # "copy all" would copy the HTML; each source has its own copy button
+                    placeholder="Stil et spørgsmål om referaterne – eller vælg et eksempel.",
+                    elem_id="samtale",
+                )
+                with gr.Row():
+                    msg = gr.Textbox(placeholder="Skriv dit spørgsmål …", show_label=False, scale=5,
+                                     elem_id="spoergsmaal", autofocus=True)
+                    send = gr.Button("Spørg", variant="primary", scale=1, elem_id="spoerg")
+                new = gr.Button("Ny samtale", size="sm")
+            with gr.Column(scale=1):
+                with gr.Accordion("Filtre", open=True):
+                    # Custom values allowed: gradio checks a value against the choices of the page as
+                    # built at start, and councils added by uploads since then must still be accepted.
+                    council = gr.Dropdown([ALL_COUNCILS] + councils_of(index), value=ALL_COUNCILS,
+                                          label="Råd/udvalg", elem_id="raad", allow_custom_value=True)
+                    since = gr.Textbox(label="Fra dato", placeholder="ÅÅÅÅ-MM-DD", elem_id="fra")
+                    until = gr.Textbox(label="Til dato", placeholder="ÅÅÅÅ-MM-DD", elem_id="til")
+                    case_number = gr.Textbox(label="Sagsnummer", placeholder="f.eks. SAG-2025-00142", elem_id="sag")
+                with gr.Accordion("Tilføj referater", open=True):
+                    # No file_types: gradio would refuse other types in English; store_upload says why in Danish.
+                    files = gr.File(label=f"Referater (PDF, DOCX, TXT, HTML; højst {max_upload_mb} MB pr. fil)",
+                                    file_count="multiple", elem_id="upload")
+                    upload_status = gr.Textbox(label="Indlæsning", lines=4, interactive=False, elem_id="upload-status")
+                info = gr.Markdown(index_summary(index), elem_id="indeks-info")
+
+        inputs = [msg, chatbot, council, since, until, case_number]
+        msg.submit(respond, inputs, [chatbot, msg], api_name="chat")
+        send.click(respond, inputs, [chatbot, msg], api_visibility="private")
+        chatbot.example_select(example, None, msg, api_visibility="private").then(
+            respond, inputs, [chatbot, msg], api_visibility="private")
+        new.click(lambda: ([], ""), None, [chatbot, msg], api_visibility="private")
+        files.upload(add_minutes, files, [upload_status, council, empty_note, info, files], api_name="add_minutes")
+        # The page a browser loads was built at start; uploads since then must show on every load.
+        app.load(overview, None, [council, empty_note, info], api_visibility="private")
+    return app
+
+
+def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+           max_upload_mb: int = 50, block: bool = True) -> None:
+    """Start the web server: local by default, never a share link, no analytics."""
+    import gradio as gr
+
+    app.queue(default_concurrency_limit=1).launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        auth=auth,
+        auth_message="Rådgiver: log ind for at søge i referaterne." if auth else None,
+        ssr_mode=False,
+        quiet=True,
+        prevent_thread_lock=not block,
+        # Our own Danish size message covers the configured limit; gradio's cap only stops
+        # runaway uploads from filling the disk.
+        max_file_size=f"{2 * max_upload_mb + 1}mb",
+        css=CSS,
+        head=COPY_JS,
+        footer_links=["api"],
+        i18n=gr.I18n(en=GRADIO_DANISH, da=GRADIO_DANISH),
+    )
+
+
+def serve(
+    db_dir: Path,
+    embedder: Embedder,
+    generator: Generator | None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    allow_open: bool = False,
+    *,
+    max_upload_mb: int = 50,
+) -> None:
+    """Open (or create) the index read-only for the server's lifetime and serve the chat."""
+    check_bind(host, auth, allow_open)
+    index = open_index(db_dir, embedder, create=True)
+    wanted = ChunkSettings(index.manifest.chunk_size, index.manifest.chunk_overlap)
+    if wanted != index.chunking:  # uploads must chunk the way the index was built
+        index.close()
+        index = open_index(db_dir, embedder, create=True, chunking=wanted)
+    try:
+        app = build_app(index, generator, upload_dir=db_dir / "uploads", max_upload_mb=max_upload_mb)
+        print(f"Rådgiver kører på http://{host}:{port}  (stop med Ctrl+C)", flush=True)
+        launch(app, host=host, port=port, auth=auth, max_upload_mb=max_upload_mb)
+    finally:
+        index.close()
