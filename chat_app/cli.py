@@ -402,5 +402,24 @@ def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questio
     click.echo(f"\nRapport: {report}")
 
 
+@main.command("bench")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports/bench"), show_default=True,
+              help="Mappe til bench.md, bench.json og latency.png.")
+@click.option("--sizes", default="1000,10000", show_default=True,
+              help="Indeksstørrelser i passager, kommasepareret (f.eks. 1000,10000,50000).")
+@click.option("--model", envvar="RAADGIVER_MODEL", default=None, help="Embedding-model (standard: indbygget).")
+def bench_cmd(out: Path, sizes: str, model: str | None) -> None:
+    """Mål hastighed og hukommelse på et syntetisk indeks af fiktive referater."""
+    from eval.bench import run_bench
+
+    try:
+        size_list = [int(x) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{sizes}' skal være tal adskilt af komma") from None
+    with friendly_errors():
+        r = run_bench(out, size_list, model=model)
+    click.echo((out / "bench.md").read_text(encoding="utf-8"))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -22,6 +22,8 @@ OFFLINE_ENV: dict[str, str] = {
     "GRADIO_TELEMETRY_ENABLED": "False",
     "DO_NOT_TRACK": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # no "Loading weights" bars on the user's terminal
+    "TRANSFORMERS_VERBOSITY": "error",
 }
 
 

