@@ -10,7 +10,6 @@ import numpy as np
 
 from chat_app.generate import Generator, GeneratorFailed
 from chat_app.prompt import (
-    NOT_FOUND,
     Citation,
     build_prompt,
     check_reply,
@@ -19,7 +18,7 @@ from chat_app.prompt import (
     sentences,
 )
 from index.lexical import tokenize
-from index.store import Hit, Index
+from index.store import SECTION_REF, Hit, Index
 from index.vector import Where
 from ingest.parse import CASE_NUMBER
 
@@ -164,9 +163,20 @@ def stream_answer(
     """Yield text as an LLM produces it, then the checked Answer (always last)."""
     query = retrieval_query(question, history)
     change = bool(CHANGE_QUESTION.search(question))
-    direct = is_direct(question)
     hits = index.search(query, k=8 if change else k, where=where)
     support = measure_support(index, query, hits, where)
+    named = CASE_NUMBER.search(question)
+    case = where.case_number or (named.group(1) if named else None)
+    if case:
+        # A question about one case is answered from that case's items only.
+        hits = [h for h in hits if h.chunk.case_number == case]
+        if not hits:
+            yield replace(_refusal(), answer=f"Sagsnummeret {case} findes ikke i de indlæste referater.")
+            return
+        support = replace(support, direct=True)
+    section = SECTION_REF.search(question)
+    if section and not case:
+        hits = [h for h in hits if h.chunk.section == section.group(1)] or hits
     if not hits or not support.answerable:
         yield _refusal()
         return

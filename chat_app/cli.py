@@ -417,7 +417,7 @@ def bench_cmd(out: Path, sizes: str, model: str | None) -> None:
     except ValueError:
         raise click.BadParameter(f"'{sizes}' skal være tal adskilt af komma") from None
     with friendly_errors():
-        r = run_bench(out, size_list, model=model)
+        run_bench(out, size_list, model=model)
     click.echo((out / "bench.md").read_text(encoding="utf-8"))
 
 

@@ -7,10 +7,8 @@ import html
 import ipaddress
 import re
 import shutil
-import sys
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +17,7 @@ import ingest  # noqa: F401  (telemetry off before gradio loads)
 from chat_app.answer import Answer, stream_answer
 from chat_app.prompt import Citation
 from index.build import FileResult, ingest_file
-from index.store import DirLock, Index, IndexBusy, open_index
+from index.store import Index, IndexBusy, open_index
 from index.vector import Where
 from ingest.chunk import ChunkSettings
 from ingest.read import ReadError, sniff_format
@@ -330,36 +328,6 @@ def councils_of(index: Index) -> list[str]:
 # --------------------------------------------------------------------------- the index, shared
 
 
-@contextmanager
-def writable(index: Index) -> Iterator[None]:
-    """Upgrade the server's shared lock to exclusive for one upload, then back to shared.
-
-    flock converts the lock in place; a failed conversion leaves no lock at all (Linux drops the old
-    one first), so the shared lock is taken again either way.
-    """
-    lock: DirLock | None = index._lock  # noqa: SLF001  (Index exposes no public upgrade)
-    if lock is None:  # a Chroma server: nothing to lock here
-        yield
-        return
-    try:
-        lock.acquire(exclusive=True)
-    except IndexBusy:
-        _shared_again(lock)
-        raise
-    try:
-        index.recover()
-        yield
-    finally:
-        _shared_again(lock)
-
-
-def _shared_again(lock: DirLock) -> None:
-    try:
-        lock.acquire(exclusive=False)
-    except IndexBusy:
-        print("Advarsel: kunne ikke tage den delte lås på indekset igen; en anden proces skriver.", file=sys.stderr)
-
-
 def full_items(index: Index, citations: Sequence[Citation]) -> dict[tuple[str, str], str]:
     """Each cited item's full text, keyed by (source, section); committed versions only."""
     if not citations:
@@ -420,7 +388,7 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
                 results.append((p.name, str(exc)))
         if stored:
             try:
-                with lock, writable(index):
+                with lock, index.writable():
                     for n, dest in enumerate(stored):
                         progress((n, len(stored)), desc=f"Indlæser {dest.name}")
                         results.append(ingest_file(index, dest))

@@ -23,7 +23,7 @@ from index.store import open_index
 from ingest.chunk import chunk_meeting
 from ingest.parse import parse_meeting
 from ingest.read import read_document
-from ingest.records import AgendaItem, Meeting
+from ingest.records import Meeting
 
 DEMO_SOURCES = Path(__file__).resolve().parents[1] / "demo" / "minutes"
 QUERIES = (

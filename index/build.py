@@ -12,7 +12,7 @@ from typing import Literal
 from index.store import Index, MeetingEntry
 from ingest.chunk import chunk_meeting
 from ingest.parse import NotMinutes, parse_meeting
-from ingest.read import EXTENSIONS, MAX_FILE_BYTES, ReadError, read_document
+from ingest.read import MAX_FILE_BYTES, ReadError, read_document
 from ingest.records import Chunk, Meeting
 
 Status = Literal["ny", "uændret", "opdateret", "fejl"]
@@ -36,8 +36,8 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         if p.is_dir():
             out.extend(
                 f for f in sorted(p.rglob("*"))
-                if f.is_file() and f.suffix.lower() in EXTENSIONS
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                # Unknown types are listed too, so the user hears why a file was not read.
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
             )
         else:
             out.append(p)

@@ -55,6 +55,8 @@ class Bm25:
 
         self.size = len(texts)
         self._model = bm25s.BM25(k1=k1, b=b)
+        if not texts:
+            return  # an empty index (nothing committed yet) finds nothing
         corpus = [tokenize(t) or ["\x00empty"] for t in texts]
         self._model.index(corpus, show_progress=False)
 

@@ -189,6 +189,36 @@ class Index:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def writable(self) -> Iterator[None]:
+        """Upgrade this reader's shared lock to exclusive for one write, then back to shared.
+
+        flock converts the lock in place; a refused conversion leaves no lock at all (Linux drops
+        the old one first), so the shared lock is taken again either way.
+        """
+        if self._lock is None:  # a Chroma server: nothing to lock here
+            yield
+            return
+        try:
+            self._lock.acquire(exclusive=True)
+        except IndexBusy:
+            self._shared_again()
+            raise
+        try:
+            self.recover()
+            yield
+        finally:
+            self._shared_again()
+
+    def _shared_again(self) -> None:
+        assert self._lock is not None
+        try:
+            self._lock.acquire(exclusive=False)
+        except IndexBusy:
+            import sys
+
+            print("Advarsel: kunne ikke tage den delte lås på indekset igen; en anden proces skriver.", file=sys.stderr)
+
     # ------------------------------------------------------------------ manifest
 
     def commit(self, manifest: Manifest) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from ingest.parse import _PART_RE
 from ingest.records import Chunk, Meeting
 
 
@@ -29,7 +30,8 @@ def chunk_meeting(meeting: Meeting, settings: ChunkSettings = ChunkSettings()) -
     chunks: list[Chunk] = []
     for item in meeting.items:
         passages = [p.strip() for p in splitter.split_text(item.text)] if len(item.text) > settings.size else [item.text]
-        passages = [p for p in passages if p] or [item.title]
+        # A passage that is only a part heading ("Drøftelse") carries nothing to cite.
+        passages = [p for p in passages if p and not _PART_RE.match(p)] or [item.title]
         for n, passage in enumerate(passages):
             chunks.append(
                 Chunk(

@@ -95,8 +95,9 @@ def parse_meeting(
     if not candidates:
         raise NotMinutes("ingen dagsordenspunkter fundet – er det et referat?")
     items: list[AgendaItem] = []
-    for i, cand in enumerate(candidates):
-        end = candidates[i + 1].line if i + 1 < len(candidates) else len(lines)
+    bounds = sorted({c.line for c in candidates} | set(_group_headings(lines, candidates)) | {len(lines)})
+    for cand in candidates:
+        end = next(b for b in bounds if b > cand.line)
         item = _build_item(cand, lines[cand.line + 1 : end])
         if item is not None:
             items.append(item)
@@ -138,6 +139,8 @@ def clean_lines(text: str) -> list[str]:
     for line in raw:
         if double_spaced and line == "":
             continue
+        # A table-of-contents page number after a tab or a run of spaces would vanish below.
+        line = re.sub(r"(\S)(?:\t+|\s{3,}|(?:\s*…){2,})\s*(\d{1,3})\s*$", r"\1 .... \2", line)
         stripped = " ".join(line.split())
         if RUNNING_FOOTER.match(stripped) and len(stripped) < 12 and not stripped.isdigit():
             continue
@@ -159,6 +162,10 @@ def _drop_running_lines(pages: list[str]) -> list[str]:
         for line in set(edge[:2] + edge[-2:]):
             counts[key(line)] = counts.get(key(line), 0) + 1
     running = {k for k, n in counts.items() if n >= max(3, len(pages) // 2) and len(k) < 120}
+    # Case-number lines, part headings and item headers repeat on every page when each page
+    # holds one item; they are structure, never a running header.
+    running = {k for k in running if not (_PART_RE.match(k) or CASE_LABEL.match(k) or HEADER.match(k)
+                                          or CASE_NUMBER.search(k.upper()))}
     if not running:
         return pages
     out = []
@@ -228,6 +235,25 @@ def _find_headers(lines: list[str]) -> list[_Candidate]:
     scored = [(c, _evidence(lines, c, cand_lines)) for c in cands if not c.toc]
     accepted = _best_sequence([(c, s) for c, s in scored if s > 0])
     return _fill_gaps(accepted, [c for c, _ in scored], lines)
+
+
+def _group_headings(lines: list[str], items: list[_Candidate]) -> list[int]:
+    """Lines like "2. Drøftelsessager" (a parent of the next item) or a bare trailing "3. Eventuelt"."""
+    item_lines = {c.line for c in items}
+    out = []
+    for i, line in enumerate(lines):
+        if not line or i in item_lines:
+            continue
+        c = _candidate(i, line)
+        if c is None or c.toc or len(c.title.split()) > 6:
+            continue
+        after = [j for j in range(i + 1, min(len(lines), i + 6)) if lines[j]]
+        nxt = next((it for it in items if it.line > i), None)
+        child = nxt is not None and after[:1] == [nxt.line] and nxt.number.startswith(c.number + ".")
+        trailing = nxt is None and not any(lines[i + 1 :])
+        if child or trailing:
+            out.append(i)
+    return out
 
 
 def _evidence(lines: list[str], cand: _Candidate, cand_lines: set[int]) -> float:
@@ -465,7 +491,7 @@ def find_meeting_date(preamble: list[str]) -> date | None:
             if d:
                 return d
     for line in preamble[:12]:
-        if re.search(r"(referat|dagsorden|møde)", line, re.I):
+        if re.search(r"(referat|dagsorden|møde)", line, re.I) or len(line) <= 40:
             d = parse_date(line)
             if d:
                 return d
@@ -478,7 +504,7 @@ def date_from_filename(name: str) -> date | None:
 
 
 _COUNCIL = re.compile(
-    r"((?:[A-ZÆØÅ][\w-]*\s+){0,3}[\w-]*(?:[Rr]åd(?:et)?|[Uu]dvalg(?:et)?|[Bb]estyrelse(?:n)?|[Kk]omité(?:en)?))\b"
+    r"((?:[A-ZÆØÅ][\w-]*\s+(?:(?:og|for|i)\s+)?){0,3}[\w-]*(?:[Rr]åd(?:et)?|[Uu]dvalg(?:et)?|[Bb]estyrelse(?:n)?|[Kk]omité(?:en)?))\b"
 )
 _COUNCIL_LABEL = re.compile(r"^(?:udvalg|råd|forum|organ|mødeforum)\s*:\s*(.*)$", re.I)
 

@@ -30,8 +30,10 @@ def sniff_format(head: bytes, suffix: str) -> DocFormat:
     if declared is None:
         known = ", ".join(sorted(EXTENSIONS))
         raise ReadError(f"ukendt filtype '{suffix or '(ingen)'}' – understøttede typer: {known}")
-    if head.startswith(b"%PDF"):
-        actual: DocFormat = "pdf"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        actual: DocFormat = "html" if declared == "html" else "txt"  # UTF-16 text has NUL bytes
+    elif head.startswith(b"%PDF"):
+        actual = "pdf"
     elif head.startswith(b"PK\x03\x04"):
         actual = "docx"
     elif b"\x00" in head[:4096]:
@@ -90,8 +92,11 @@ def _plain_text(data: bytes) -> str:
 
 def _pdf_text(data: bytes) -> str:
     import io
+    import logging
 
     from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its English warnings are not for our users
     from pypdf.errors import PdfReadError
 
     try:
@@ -133,7 +138,7 @@ def _docx_text(data: bytes) -> str:
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
-            lines.append("".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")))
+            lines.append(_docx_runs(child))
             lines.append("")
         elif tag == "tbl":
             for row in child.iter():
@@ -145,6 +150,20 @@ def _docx_text(data: bytes) -> str:
                     lines.append(" ".join(c for c in cells if c))
             lines.append("")
     return "\n".join(lines)
+
+
+def _docx_runs(paragraph: object) -> str:
+    """A paragraph's text with tabs as spaces and manual line breaks as newlines."""
+    out: list[str] = []
+    for node in paragraph.iter():  # type: ignore[attr-defined]
+        tag = node.tag.rsplit("}", 1)[-1]
+        if tag == "t":
+            out.append(node.text or "")
+        elif tag == "tab":
+            out.append(" ")
+        elif tag in ("br", "cr"):
+            out.append("\n")
+    return "".join(out)
 
 
 _BLOCK_TAGS = {
