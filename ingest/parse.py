@@ -249,8 +249,12 @@ def _group_headings(lines: list[str], items: list[_Candidate]) -> list[int]:
             continue
         after = [j for j in range(i + 1, min(len(lines), i + 6)) if lines[j]]
         nxt = next((it for it in items if it.line > i), None)
-        child = nxt is not None and after[:1] == [nxt.line] and nxt.number.startswith(c.number + ".")
-        trailing = nxt is None and not any(lines[i + 1 :])
+        child = nxt is not None and after[:1] == [nxt.line] and nxt.number == c.number + ".1"
+        # "3. Eventuelt" after item 2.8 with nothing below: a group heading, not the end of a list.
+        last = items[-1] if items else None
+        trailing = (nxt is None and last is not None and not any(lines[i + 1 :])
+                    and c.number.count(".") < last.number.count(".") and _is_next(last.number, c.number)
+                    and not _continues_list(lines, i, c.number))
         if child or trailing:
             out.append(i)
     return out
@@ -306,6 +310,12 @@ def _best_sequence(scored: list[tuple[_Candidate, float]]) -> list[_Candidate]:
         chain.append(scored[i][0])
         i = prev[i]
     return chain[::-1]
+
+
+def _continues_list(lines: list[str], i: int, number: str) -> bool:
+    """Whether line ``i`` ("3. …") comes right after a numbered list line ("1. …", "2. …")."""
+    prev = next((ln for ln in reversed(lines[:i]) if ln), "")
+    return "." not in number and bool(re.match(r"\d{1,2}[.)]\s", prev))
 
 
 def _fill_gaps(accepted: list[_Candidate], cands: list[_Candidate], lines: list[str]) -> list[_Candidate]:

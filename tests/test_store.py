@@ -1,0 +1,339 @@
+"""Index stage in-process: a real chromadb in tmp_path, real BM25, the manifest, locks and recovery."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import embedding_text, ingest_file, ingest_paths
+from index.store import DirLock, Index, IndexBusy, IndexCorrupt, IndexMismatch, NoIndex, open_index
+from index.vector import Where, date_num, from_metadata, to_metadata
+from ingest.chunk import chunk_meeting
+from ingest.parse import parse_meeting
+from ingest.read import read_document
+from ingest.records import Chunk
+from tests.badfiles import generated_minutes, miljo_text
+from tests.conftest import IT_ARK, REPO, Raadgiver, needs_real
+
+
+class OtherEmbedder:
+    """A second deterministic embedder with another name and size: what a model switch looks like."""
+
+    name = "other-32"
+    dimension = 32
+
+    def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        for i, t in enumerate(texts):
+            out[i, len(t) % self.dimension] = 1.0
+        return out
+
+
+def write_corpus(folder: Path) -> list[Path]:
+    """Miljøudvalget 2025-05-14 (24/… case numbers) and three Fiktivt Planudvalg meetings in 2024."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "miljo.txt"]
+    paths[0].write_text(miljo_text(council="Miljøudvalget"), encoding="utf-8")
+    for name, text, _ in generated_minutes(3, seed=3):
+        paths.append(folder / name)
+        paths[-1].write_text(text, encoding="utf-8")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, hash_embedder: object) -> tuple[Path, list[Path]]:
+    root = tmp_path_factory.mktemp("store")
+    paths = write_corpus(root / "in")
+    if IT_ARK.is_file():
+        paths.append(IT_ARK)
+    db = root / "db"
+    with open_index(db, hash_embedder, create=True, write=True) as index:  # type: ignore[arg-type]
+        results = ingest_paths(index, paths)
+    assert [r.status for r in results] == ["ny"] * len(paths), results
+    return db, paths
+
+
+@pytest.fixture
+def index(built: tuple[Path, list[Path]], hash_embedder: object) -> Iterator[Index]:
+    with open_index(built[0], hash_embedder) as ix:  # type: ignore[arg-type]
+        yield ix
+
+
+def test_manifest_records_how_and_what(built: tuple[Path, list[Path]], index: Index) -> None:
+    db, paths = built
+    m = index.manifest
+    assert (m.embedding_model, m.dimension, m.chunk_size, m.chunk_overlap) == ("hash-64", 64, 1200, 150)
+    assert {e.source for e in m.meetings} == {str(p.resolve()) for p in paths}
+    assert m.pending == ()
+    assert m.counts["meetings"] == len(paths)
+    assert m.counts["items"] == sum(e.items for e in m.meetings) == len(index.store.get_items())
+    assert m.counts["chunks"] == sum(e.chunks for e in m.meetings) == index.store.count()
+    on_disk = json.loads((db / "manifest.json").read_text(encoding="utf-8"))
+    assert on_disk == json.loads(json.dumps(m.to_json()))
+    miljo = next(e for e in m.meetings if e.source.endswith("miljo.txt"))
+    assert (miljo.council, miljo.meeting_date, miljo.items) == ("Miljøudvalget", "2025-05-14", 5)
+
+
+def test_stored_items_keep_their_fields(index: Index) -> None:
+    items = {(i.source.rsplit("/", 1)[-1], i.section): i for i in index.store.get_items()}
+    cyk = items[("miljo.txt", "2")]
+    assert (cyk.title, cyk.case_number, cyk.meeting_date, cyk.closed) == (
+        "Cykelstier langs Åvej", "24/1234", date(2025, 5, 14), False)
+    assert "1. Forundersøgelse af trafikken" in cyk.text
+    closed = items[("miljo.txt", "5")]
+    assert closed.closed and closed.case_number is None
+
+
+def test_lexical_search_needs_no_embedder(built: tuple[Path, list[Path]]) -> None:
+    with open_index(built[0], None) as ix:
+        hits = ix.search("madaffald kompostbeholdere", k=3, mode="lexical")
+        assert hits[0].chunk.title == "Ny ordning for madaffald"
+        assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+        with pytest.raises(ValueError):
+            ix.search("madaffald", mode="dense")
+
+
+def test_dense_search_finds_a_passage_by_its_own_text(index: Index) -> None:
+    # HashEmbedder maps equal texts to equal vectors, so cosine 1.0 tells direction and scale are right.
+    target = next(c for c in index.store.get_chunks() if c.title == "Vinterbekæmpelse på stierne")
+    hits = index.search(embedding_text(target.title, target.text), k=3, mode="dense")
+    assert hits[0].chunk.id == target.id
+    assert hits[0].similarity == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert all(h.score <= hits[0].score for h in hits)
+
+
+def test_hybrid_gives_one_hit_per_item_best_first(index: Index) -> None:
+    hits = index.search("budget for skolevej og parkeringsnorm", k=8)
+    assert len(hits) == 8
+    keys = [(h.chunk.source, h.chunk.section) for h in hits]
+    assert len(keys) == len(set(keys))
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(-1.0 <= h.similarity <= 1.0 + 1e-6 for h in hits)
+
+
+def test_hybrid_puts_the_item_that_matches_both_ways_first(index: Index) -> None:
+    # The exact passage (dense: cosine 1.0) whose rare words also win BM25: first in every mode.
+    target = next(c for c in index.store.get_chunks() if c.title == "Ny ordning for madaffald")
+    query = embedding_text(target.title, target.text)
+    for mode in ("hybrid", "dense", "lexical"):
+        assert index.search(query, k=1, mode=mode)[0].chunk.id == target.id, mode  # type: ignore[arg-type]
+
+
+def test_query_naming_a_case_number_gets_that_item_first(index: Index) -> None:
+    for mode in ("hybrid", "lexical", "dense"):
+        hits = index.search("Hvad blev besluttet i sag 24/1234?", k=3, mode=mode)  # type: ignore[arg-type]
+        assert hits[0].chunk.case_number == "24/1234", mode
+
+
+@needs_real
+def test_query_naming_a_section_gets_that_item_first(index: Index) -> None:
+    for query in ("Hvad skete der under punkt 2.7?", "SAG-2025-02755", "pkt. 2.7"):
+        hits = index.search(query, k=3)
+        assert (hits[0].chunk.section, hits[0].chunk.case_number) == ("2.7", "SAG-2025-02755"), query
+
+
+def test_filters(index: Index) -> None:
+    hits = index.search("godkendt beslutning", k=20, where=Where(council="Fiktivt Planudvalg"))
+    assert hits and {h.chunk.council for h in hits} == {"Fiktivt Planudvalg"}
+    hits = index.search("godkendt beslutning", k=20, where=Where(since=date(2025, 1, 1)))
+    assert hits and all(h.chunk.meeting_date and h.chunk.meeting_date >= date(2025, 1, 1) for h in hits)
+    hits = index.search("godkendt beslutning", k=20, where=Where(until=date(2024, 2, 28)))
+    assert hits and all(h.chunk.meeting_date and h.chunk.meeting_date <= date(2024, 2, 28) for h in hits)
+    hits = index.search("cykelsti", k=5, where=Where(case_number="25/0456"))
+    assert [h.chunk.case_number for h in hits] == ["25/0456"]
+    for mode in ("lexical", "dense"):
+        hits = index.search("godkendt", k=50, mode=mode, where=Where(council="Miljøudvalget"))  # type: ignore[arg-type]
+        assert {h.chunk.council for h in hits} == {"Miljøudvalget"}, mode
+
+
+def test_unchanged_files_cost_nothing(built: tuple[Path, list[Path]], hash_embedder: object) -> None:
+    db, paths = built
+    with open_index(db, hash_embedder, write=True) as ix:  # type: ignore[arg-type]
+        before = (ix.manifest.generation, ix.store.count())
+        results = ingest_paths(ix, paths)
+        assert [r.status for r in results] == ["uændret"] * len(paths)
+        assert (ix.manifest.generation, ix.store.count()) == before
+
+
+def test_changed_file_replaces_its_items(tmp_path: Path, hash_embedder: object) -> None:
+    paths = write_corpus(tmp_path / "in")
+    db = tmp_path / "db"
+    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths)
+        counts = dict(ix.manifest.counts)
+        paths[0].write_text(miljo_text(council="Miljøudvalget").replace("madaffald", "haveaffald"), encoding="utf-8")
+        r = ingest_file(ix, paths[0])
+        assert (r.status, r.items) == ("opdateret", 5)
+        assert ix.manifest.counts == counts
+        assert ix.store.count() == counts["chunks"]  # the old passages are gone from chromadb, not just hidden
+    with open_index(db, None) as ix:
+        assert not [h for h in ix.search("madaffald", k=10, mode="lexical") if h.chunk.source == str(paths[0])]
+        assert ix.search("haveaffald", k=1, mode="lexical")[0].chunk.title == "Ny ordning for haveaffald"
+
+
+def test_other_embedder_is_refused(built: tuple[Path, list[Path]]) -> None:
+    with pytest.raises(IndexMismatch) as exc:
+        open_index(built[0], OtherEmbedder())  # type: ignore[arg-type]
+    message = str(exc.value)
+    assert "--rebuild" in message and "hash-64" in message and "other-32" in message
+    # The failed open let go of the lock: a writer can come in.
+    with open_index(built[0], None, write=True):
+        pass
+
+
+def test_no_index(tmp_path: Path, hash_embedder: object) -> None:
+    with pytest.raises(NoIndex, match="raadgiver ingest"):
+        open_index(tmp_path / "tom", hash_embedder)  # type: ignore[arg-type]
+    (tmp_path / "fil").write_text("ikke en mappe")
+    with pytest.raises(IndexCorrupt, match="--db"):
+        open_index(tmp_path / "fil", hash_embedder, create=True, write=True)  # type: ignore[arg-type]
+
+
+def test_dirlocks_conflict_like_processes(tmp_path: Path) -> None:
+    # flock belongs to the open file description, so two DirLocks in one process conflict as two processes do.
+    a, b = DirLock(tmp_path), DirLock(tmp_path)
+    a.acquire(exclusive=True)
+    with pytest.raises(IndexBusy, match="anden proces"):
+        b.acquire(exclusive=True)
+    with pytest.raises(IndexBusy):
+        b.acquire(exclusive=False)
+    a.release()
+    b.acquire(exclusive=False)
+    a.acquire(exclusive=False)  # readers share
+    c = DirLock(tmp_path)
+    with pytest.raises(IndexBusy):
+        c.acquire(exclusive=True)
+    a.release()
+    b.release()
+    c.acquire(exclusive=True)
+    c.release()
+
+
+def test_second_writer_in_the_same_process_is_busy(built: tuple[Path, list[Path]], hash_embedder: object) -> None:
+    with open_index(built[0], hash_embedder, write=True):  # type: ignore[arg-type]
+        with pytest.raises(IndexBusy, match="anden proces"):
+            open_index(built[0], hash_embedder, write=True)  # type: ignore[arg-type]
+        with pytest.raises(IndexBusy):
+            open_index(built[0], None)  # a reader waits for the writer too
+    with open_index(built[0], None), open_index(built[0], None):
+        pass  # two readers at once are fine
+
+
+def test_second_writer_in_another_process_is_busy(built: tuple[Path, list[Path]], hash_embedder: object) -> None:
+    code = ("import sys, time; from pathlib import Path; from index.store import open_index; "
+            "ix = open_index(Path(sys.argv[1]), None, write=True); print('holding', flush=True); time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", code, str(built[0])], stdout=subprocess.PIPE, text=True,
+                             cwd=REPO, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+        with pytest.raises(IndexBusy):
+            open_index(built[0], hash_embedder, write=True)  # type: ignore[arg-type]
+        with pytest.raises(IndexBusy):
+            open_index(built[0], None)
+    finally:
+        child.kill()
+        child.wait()
+    with open_index(built[0], hash_embedder, write=True):  # type: ignore[arg-type]
+        pass  # the kernel let go of a killed holder's lock
+
+
+def test_cli_writer_is_busy_while_index_is_open_for_writing(tmp_path: Path, raadgiver: Raadgiver,
+                                                            hash_embedder: object) -> None:
+    paths = write_corpus(tmp_path / "in")
+    db = tmp_path / "db"
+    with open_index(db, hash_embedder, create=True, write=True):  # type: ignore[arg-type]
+        r = raadgiver("ingest", paths[0], "--model", "hash", db=db)
+    assert r.returncode == 2
+    assert r.stderr.startswith("Fejl: ") and "anden proces" in r.stderr and "Traceback" not in r.stderr
+
+
+def _interrupted(db: Path, embedder: object, paths: list[Path]) -> None:
+    """What kills leave between 'write chunks' and 'commit': pending announced, chunks written."""
+    with open_index(db, embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        for path in paths:
+            doc = read_document(path)
+            meeting = parse_meeting(replace(doc, source=Path(str(path.resolve()))))
+            chunks = chunk_meeting(meeting)
+            vectors = ix.embedder.embed([embedding_text(c.title, c.text) for c in chunks], "passage")  # type: ignore[union-attr]
+            ix.commit(replace(ix.manifest, pending=ix.manifest.pending + ((meeting.source, meeting.content_hash),)))
+            first: dict[str, Chunk] = {}
+            for c in chunks:
+                first.setdefault(c.section, c)
+            ix.store.add(chunks, vectors, [(it, first[it.section]) for it in meeting.items])
+
+
+def test_interrupted_ingest_is_invisible_and_recovered(tmp_path: Path, hash_embedder: object) -> None:
+    paths = write_corpus(tmp_path / "in")
+    db = tmp_path / "db"
+    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths[1:])
+        committed = dict(ix.manifest.counts)
+    # A new file half-written, and a new version of a committed file half-written.
+    paths[1].write_text(paths[1].read_text(encoding="utf-8").replace("godkendt", "udsat"), encoding="utf-8")
+    _interrupted(db, hash_embedder, paths[:2])
+    with open_index(db, hash_embedder) as ix:  # type: ignore[arg-type]
+        assert ix.store.count() > committed["chunks"]
+        assert ix.manifest.counts == committed
+        for mode in ("lexical", "dense", "hybrid"):
+            hits = ix.search("godkendt madaffald cykelstier udsat", k=50, mode=mode)  # type: ignore[arg-type]
+            assert hits and all(h.chunk.content_hash == ix.manifest.committed()[h.chunk.source] for h in hits), mode
+            assert not [h for h in hits if "udsat" in h.chunk.text], mode
+        visible = {(i.source, i.content_hash) for i in ix.store.get_items()} & set(ix.manifest.committed().items())
+        assert len(visible) == 3
+    with open_index(db, hash_embedder, write=True) as ix:  # type: ignore[arg-type]
+        assert ix.manifest.pending == ()
+        assert ix.store.count() == committed["chunks"]  # recover() removed what was never committed
+        results = ingest_paths(ix, paths)
+        assert [r.status for r in results] == ["ny", "opdateret", "uændret", "uændret"]
+        assert ix.store.count() == ix.manifest.counts["chunks"]
+
+
+def test_search_in_an_index_with_no_committed_meeting(tmp_path: Path, hash_embedder: object) -> None:
+    paths = write_corpus(tmp_path / "in")
+    _interrupted(tmp_path / "db", hash_embedder, paths[:1])
+    with open_index(tmp_path / "db", hash_embedder) as ix:  # type: ignore[arg-type]
+        assert ix.search("madaffald", mode="hybrid") == []
+
+
+def test_metadata_round_trip() -> None:
+    for meeting_date, case in [(date(2025, 3, 9), "SAG-2025-00001"), (None, None)]:
+        c = Chunk(id="abc", text="tekst", council="Råd", meeting_date=meeting_date, section="2.1", title="Titel",
+                  case_number=case, source="/x/y.txt", content_hash="h", passage=1, passages=3)
+        meta = to_metadata(c)
+        assert all(isinstance(v, (str, int, float, bool)) for v in meta.values())
+        assert from_metadata("abc", "tekst", meta) == c
+
+
+def test_where_and_date_numbers() -> None:
+    assert date_num(date(2025, 9, 3)) == 20250903 and date_num(None) == 0
+    assert Where().to_chroma() is None
+    assert Where(council="A").to_chroma() == {"council": "A"}
+    w = Where(since=date(2025, 1, 1), case_number="24/1").to_chroma()
+    assert w == {"$and": [{"date_num": {"$gte": 20250101}}, {"date_num": {"$gt": 0}}, {"case_number": "24/1"}]}
+
+
+@pytest.mark.slow
+def test_real_model_finds_items_by_meaning(tmp_path: Path, real_embedder: object) -> None:
+    paths = write_corpus(tmp_path / "in")[:2]  # Miljøudvalget and one Planudvalg meeting: 10 passages
+    db = tmp_path / "db"
+    with open_index(db, real_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths)
+        assert ix.manifest.embedding_model == real_embedder.name  # type: ignore[attr-defined]
+        assert ix.manifest.dimension == 384
+        # No word of the query is in the item; only its meaning is.
+        hits = ix.search("Hvornår skal borgerne begynde at skille madrester fra?", k=3, mode="dense")
+        assert hits[0].chunk.title == "Ny ordning for madaffald"
+        assert 0.5 < hits[0].similarity <= 1.0
+        hits = ix.search("Hvordan ryddes sne og is på stierne om vinteren?", k=3, mode="hybrid")
+        assert hits[0].chunk.title == "Vinterbekæmpelse på stierne"
+    with pytest.raises(IndexMismatch, match="--rebuild"):
+        open_index(db, OtherEmbedder())  # type: ignore[arg-type]
