@@ -216,7 +216,7 @@ def stream_answer(
         cites.append(citation_for(chunk, best_quote(chunk.text, claim)))
     # Renumber so the answer's [n] match the citation list order.
     mapping = {old: new for new, old in enumerate(checked.cited, start=1)}
-    text = re.sub(r"\[(\d{1,3})\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", checked.text)
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", checked.text)
     note = f"Fjernede henvisninger til kilder, der ikke fandtes: {list(checked.removed)}" if checked.removed else ""
     yield Answer(answer=text, refused=False, citations=tuple(cites), generator=generator.name,
                  removed_citations=checked.removed, note=note, prompt=prompt)

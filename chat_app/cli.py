@@ -50,6 +50,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 def friendly_errors() -> Iterator[None]:
     """Library errors become one Danish line on stderr and exit status 2, never a bare traceback."""
     from index.store import IndexBusy, IndexCorrupt, IndexMismatch, NoIndex
+    from index.vector import StoreWriteFailed
 
     try:
         from index.embed import ModelNotFound
@@ -57,7 +58,7 @@ def friendly_errors() -> Iterator[None]:
         ModelNotFound = RuntimeError  # type: ignore[misc,assignment]
     try:
         yield
-    except (NoIndex, IndexMismatch, IndexBusy, IndexCorrupt, ModelNotFound) as exc:
+    except (NoIndex, IndexMismatch, IndexBusy, IndexCorrupt, ModelNotFound, StoreWriteFailed) as exc:
         click.echo(f"Fejl: {exc}", err=True)
         sys.exit(2)
     except OSError as exc:

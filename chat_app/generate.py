@@ -29,6 +29,15 @@ class GeneratorFailed(Exception):
     """The model server or model file could not produce an answer."""
 
 
+# Explicit ranges: ipaddress' is_private also covers documentation and benchmark ranges
+# (203.0.113.0/24, 198.18.0.0/15 …) that are routed somewhere else in practice.
+LOCAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+              "::1/128", "fc00::/7", "fe80::/10")
+)
+
+
 def is_local_address(host: str) -> bool:
     """Loopback or private (RFC 1918, link-local, ULA) addresses only; names are resolved first."""
     try:
@@ -36,7 +45,7 @@ def is_local_address(host: str) -> bool:
     except socket.gaierror:
         return False
     addrs = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
-    return bool(addrs) and all(a.is_loopback or a.is_private or a.is_link_local for a in addrs)
+    return bool(addrs) and all(any(a in net for net in LOCAL_NETWORKS) for a in addrs)
 
 
 def check_llm_url(url: str, allow_remote: bool = False) -> str:
@@ -74,7 +83,9 @@ class OpenAICompatible:
                            "temperature": self.temperature, "max_tokens": self.max_tokens}).encode()
         req = urllib.request.Request(self._endpoint(), data=body, headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (checked above)
+            # No proxy from the environment: the checked address is the one that gets the prompt.
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(req, timeout=self.timeout) as resp:  # noqa: S310 (checked above)
                 for raw in resp:
                     line = raw.decode("utf-8", errors="replace").strip()
                     if not line.startswith("data:"):

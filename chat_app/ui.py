@@ -168,7 +168,10 @@ def safe_name(name: str) -> str:
     base = SAFE_CHARS.sub("_", base).strip(" ")
     if not base or base.startswith(".") or not Path(base).suffix:
         raise UploadRejected(f"filnavnet '{name}' kan ikke bruges – giv filen et navn som referat.pdf")
-    return base
+    stem, suffix = Path(base).stem, Path(base).suffix
+    while len((stem + suffix).encode()) > 120:  # file systems stop at 255 bytes; keep room for "-2"
+        stem = stem[:-1]
+    return stem.rstrip(" .") + suffix
 
 
 def _sha256(path: Path) -> str:

@@ -440,10 +440,10 @@ def open_index(
     """Open the index in ``db_dir`` (or on a Chroma server), checking it matches ``embedder``."""
     lock: DirLock | None = None
     if db_dir is not None:
-        if not create and not (db_dir / "chroma").exists() and chroma_url is None:
-            raise NoIndex(f"Der er intet indeks i {db_dir} – kør `raadgiver ingest STI --db {db_dir}` først.")
         if db_dir.exists() and not db_dir.is_dir():
             raise IndexCorrupt(f"{db_dir} er en fil, ikke en mappe – angiv en mappe med --db.")
+        if not create and not (db_dir / "chroma" / "chroma.sqlite3").exists() and chroma_url is None:
+            raise NoIndex(f"Der er intet indeks i {db_dir} – kør `raadgiver ingest STI --db {db_dir}` først.")
         lock = DirLock(db_dir)
         lock.acquire(exclusive=write)
     try:

@@ -23,6 +23,19 @@ class StoreUnavailable(Exception):
     """The vector store could not be opened (corrupt directory, server not reachable)."""
 
 
+class StoreWriteFailed(Exception):
+    """chromadb refused a write or read; most often a full disk."""
+
+
+def _store_error(exc: Exception, writing: bool) -> StoreWriteFailed:
+    what = "skrive til" if writing else "læse fra"
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+    return StoreWriteFailed(
+        f"Kunne ikke {what} indekset – disken er fuld, eller databasen fejler ({detail}). Frigør plads og "
+        "kør kommandoen igen; møder, der ikke blev færdige, er ikke med i indekset og indlæses igen."
+    )
+
+
 @dataclass(frozen=True)
 class Where:
     """Filters on chunks: council, meeting date range, case number."""
@@ -159,12 +172,24 @@ class VectorStore:
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """One upsert: the commit point of every change to the index."""
+        try:
+            self._write_manifest(manifest)
+        except Exception as exc:
+            raise _store_error(exc, writing=True) from exc
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
         self._manifest.upsert(ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)], embeddings=[[1.0]])
 
     # ------------------------------------------------------------------ writes
 
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, items: Sequence[tuple[AgendaItem, Chunk]]) -> None:
         """Add one meeting's chunks (with vectors) and its items' full texts."""
+        try:
+            self._add(chunks, vectors, items)
+        except Exception as exc:  # chromadb wraps a full disk in its own InternalError
+            raise _store_error(exc, writing=True) from exc
+
+    def _add(self, chunks: Sequence[Chunk], vectors: np.ndarray, items: Sequence[tuple[AgendaItem, Chunk]]) -> None:
         for start in range(0, len(chunks), self.max_batch):
             part = chunks[start : start + self.max_batch]
             self.chunks.upsert(
@@ -222,7 +247,10 @@ class VectorStore:
             offset += batch
 
     def get_items(self, where: Where | None = None) -> list[StoredItem]:
-        got = self.items.get(where=where.to_chroma() if where else None, include=["documents", "metadatas"])
+        try:
+            got = self.items.get(where=where.to_chroma() if where else None, include=["documents", "metadatas"])
+        except Exception as exc:
+            raise _store_error(exc, writing=False) from exc
         out = []
         for d, m in zip(got["documents"] or [], got["metadatas"] or []):
             c = from_metadata("", d, m)  # type: ignore[arg-type]

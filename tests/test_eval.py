@@ -1,0 +1,91 @@
+"""The quality gate on the real minutes, and `raadgiver eval` / `raadgiver bench` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eval.dataset import load_questions
+from eval.run import QUESTION_SETS, evaluate
+from index.build import ingest_paths
+from index.store import open_index
+from tests.conftest import AARHUS_TU, IT_ARK, Raadgiver, needs_real
+
+DEMO = Path(__file__).resolve().parents[1] / "demo" / "minutes"
+
+# The level reached with the default model (multilingual-e5-small, 4-bit) when the gate was set;
+# README "Kvalitet" has the full table. A change that loses a question at the top 3 fails here.
+GATE_HYBRID_HIT3 = 0.90
+GATE_DENSE_HIT3 = 0.93
+GATE_FACT_HIT1 = 1.0
+
+
+@needs_real
+@pytest.mark.slow
+def test_quality_gate_on_the_real_minutes(tmp_path: Path, real_embedder: Any) -> None:
+    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as index:
+        results = ingest_paths(index, [IT_ARK, AARHUS_TU])
+        assert [r.status for r in results] == ["ny", "ny"]
+        result = evaluate(index, load_questions(QUESTION_SETS["real"]), dataset="real")
+    modes = {m.mode: m for m in result.modes}
+    assert modes["hybrid"].summary.hit3 >= GATE_HYBRID_HIT3
+    assert modes["dense"].summary.hit3 >= GATE_DENSE_HIT3
+    assert modes["hybrid"].per_kind["fact"].hit1 >= GATE_FACT_HIT1
+    assert modes["hybrid"].per_kind["case_number"].hit1 == 1.0
+    answers = result.answers
+    assert answers is not None
+    assert answers.citation_valid_share == 1.0  # every citation: a retrieved item, a verbatim quote
+    assert answers.refusal_rate_unanswerable == 1.0
+    assert answers.false_refusal_rate <= 0.25
+
+
+def test_eval_command_writes_report_charts_and_json(tmp_path: Path, raadgiver: Raadgiver) -> None:
+    db = tmp_path / "db"
+    assert raadgiver("ingest", DEMO, "--model", "hash", db=db).returncode == 0
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        "\n".join(json.dumps(q, ensure_ascii=False) for q in [
+            {"question": "Hvad skete der i SAG-2025-00142?", "kind": "case_number",
+             "expected": [{"case_number": "SAG-2025-00142"}]},
+            {"question": "Hvad mente rådet om open source i 2024?", "kind": "fact",
+             "expected": [{"council": "Fiktivt It-Arkitekturråd", "meeting_date": "2024-03-12", "section": "2.2"}]},
+            {"question": "Hvad koster en ny svømmehal?", "kind": "unanswerable", "expected": []},
+        ]),
+        encoding="utf-8",
+    )
+    out = tmp_path / "report"
+    r = raadgiver("eval", "--questions", questions, "--out", out, "--model", "hash", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout)["questions"]
+    assert set(figures["modes"]) == {"dense", "lexical", "hybrid"}
+    assert figures["modes"]["hybrid"]["per_kind"]["case_number"]["hit1"] == 1.0
+    assert figures["answers"]["citation_valid_share"] == 1.0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Genfinding pr. tilstand" in report and "raadgiver eval" in report
+    for png in ("modes.png", "kinds.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_question_file_is_a_danish_error(tmp_path: Path, raadgiver: Raadgiver) -> None:
+    db = tmp_path / "db"
+    raadgiver("ingest", DEMO / "fiktivt-raad-referat-01.txt", "--model", "hash", db=db)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "x", "kind": "vejret"}\n', encoding="utf-8")
+    r = raadgiver("eval", "--questions", bad, "--model", "hash", db=db)
+    assert r.returncode == 2 and "bad.jsonl" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_bench_command_measures_and_charts(tmp_path: Path, raadgiver: Raadgiver) -> None:
+    out = tmp_path / "bench"
+    r = raadgiver("bench", "--out", out, "--sizes", "60,150", "--model", "hash", timeout=600)
+    assert r.returncode == 0, r.stderr
+    data = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert [p["passages"] >= n for p, n in zip(data["sizes"], (60, 150))] == [True, True]
+    assert data["reingest_embedded"] == 0  # unchanged meetings are not embedded again
+    assert data["ingest_passages_per_s"] > 0 and data["ingest_to_raw_ratio"] > 0
+    assert (out / "latency.png").read_bytes()[:4] == b"\x89PNG"
+    assert "passager" in (out / "bench.md").read_text(encoding="utf-8")
