@@ -6,6 +6,8 @@ status and no Python traceback. (kill -9 during ingest is in test_crash.py.)
 
 from __future__ import annotations
 
+import json
+
 import re
 import shutil
 import subprocess
@@ -439,8 +441,14 @@ def test_full_disk_gives_one_danish_line(full: Full) -> None:
     one_danish_line(full.first, "disken er fuld", "Frigør plads")
 
 
-def test_reading_while_the_disk_is_full_gives_one_danish_line(full: Full) -> None:
-    one_danish_line(full.read_while_full, "disken er fuld")
+def test_reading_while_the_disk_is_full_works_or_gives_one_danish_line(full: Full) -> None:
+    # chromadb sometimes needs to write (compact its log) to read; either the read succeeds or it
+    # says what to do, never a traceback.
+    r = full.read_while_full
+    if r.returncode == 0:
+        assert isinstance(json.loads(r.stdout), list) and "Traceback" not in r.stderr
+    else:
+        one_danish_line(r, "disken er fuld")
 
 
 def test_nothing_lost_or_half_done_after_a_full_disk(full: Full) -> None:
