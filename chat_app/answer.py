@@ -61,6 +61,9 @@ class Answer:
                  "quote": c.quote}
                 for c in self.citations
             ],
+            "generator": self.generator,
+            "note": self.note,
+            "removed_citations": list(self.removed_citations),
         }
 
 
@@ -128,6 +131,12 @@ def _where_label(c: Citation) -> str:
     return f"{c.council}, møde {c.meeting_date.isoformat() if c.meeting_date else 'ukendt dato'}, pkt. {c.section} \"{c.title}\""
 
 
+def _shown(quote: str) -> str:
+    # Square brackets in the minutes must not read as source numbers in the answer; the
+    # citation's own quote stays verbatim.
+    return quote.replace("[", "(").replace("]", ")")
+
+
 def extractive(index: Index, question: str, hits: Sequence[Hit], change: bool) -> Answer:
     """An answer built from the most relevant sentences of the best items, each cited."""
     quotes = _quotes(index, question, hits)
@@ -138,12 +147,12 @@ def extractive(index: Index, question: str, hits: Sequence[Hit], change: bool) -
         lines = ["Sådan har rådets behandling af emnet udviklet sig (nyeste først):", ""]
         for n, c in enumerate(cites, start=1):
             mark = " – seneste holdning" if n == 1 else ""
-            lines.append(f"{n}. {_where_label(c)}{mark}: »{c.quote}« [{n}]")
+            lines.append(f"{n}. {_where_label(c)}{mark}: »{_shown(c.quote)}« [{n}]")
     else:
         lines = [f"Referaterne omtaler emnet i {len(cites)} punkt{'er' if len(cites) != 1 else ''}:" if len(cites) > 1
                  else "Referaterne omtaler emnet her:", ""]
         for n, c in enumerate(cites, start=1):
-            lines.append(f"{n}. {_where_label(c)}: »{c.quote}« [{n}]")
+            lines.append(f"{n}. {_where_label(c)}: »{_shown(c.quote)}« [{n}]")
     return Answer(answer="\n".join(lines), refused=False, citations=tuple(cites))
 
 

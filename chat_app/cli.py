@@ -267,11 +267,13 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
         where = Where(council=council, since=since, until=until, case_number=case_number)
         with open_index(_db(db), _embedder(model), chroma_url=chroma_url) as index:
             final: Answer | None = None
+            streamed = False
             for part in stream_answer(index, question, generator=generator, where=where):
                 if isinstance(part, Answer):
                     final = part
                 elif not as_json:
                     click.echo(part, nl=False)
+                    streamed = True
             assert final is not None
             if show_prompt:
                 text = final.prompt or prompt_text(question, index.search(question, k=3, where=where))
@@ -279,11 +281,10 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
     if as_json:
         click.echo(json.dumps(final.to_json(), ensure_ascii=False, indent=2))
         return
-    if generator is not None and not final.refused and final.generator != "ekstraktiv":
-        click.echo("\n")
-        click.echo(final.answer)
-    else:
-        click.echo(final.answer)
+    if streamed:
+        # The model's raw text was shown as it came; what follows is the checked answer.
+        click.echo("\n\n--- kontrolleret svar ---")
+    click.echo(final.answer)
     if final.note:
         click.echo(f"\n({final.note})", err=True)
     if final.citations:

