@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import ipaddress
 import re
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ingest  # noqa: F401  (telemetry off before gradio loads)
 from chat_app.answer import Answer, stream_answer
 from chat_app.prompt import Citation
-from index.build import FileResult, ingest_file
+from index.build import FileResult, file_sha256, ingest_file
 from index.store import Index, IndexBusy, open_index
 from index.vector import Where
 from ingest.chunk import ChunkSettings
@@ -174,14 +173,6 @@ def safe_name(name: str) -> str:
     return stem.rstrip(" .") + suffix
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def store_upload(src: Path, original_name: str, upload_dir: Path, max_bytes: int) -> Path:
     """Copy an uploaded file into ``upload_dir`` after checking name, size and type (by content).
 
@@ -204,7 +195,7 @@ def store_upload(src: Path, original_name: str, upload_dir: Path, max_bytes: int
     upload_dir.mkdir(parents=True, exist_ok=True)
     root = upload_dir.resolve()
     stem, suffix = Path(name).stem, Path(name).suffix
-    digest = _sha256(src)
+    digest = file_sha256(src)
     for n in range(1, 1000):
         dest = root / (name if n == 1 else f"{stem}-{n}{suffix}")
         if dest.resolve().parent != root:  # cannot happen after safe_name; checked all the same
@@ -212,7 +203,7 @@ def store_upload(src: Path, original_name: str, upload_dir: Path, max_bytes: int
         if not dest.exists():
             shutil.copyfile(src, dest)
             return dest
-        if _sha256(dest) == digest:
+        if file_sha256(dest) == digest:
             return dest
     raise UploadRejected(f"der findes allerede for mange filer med navnet '{name}'")
 
