@@ -104,3 +104,12 @@ def real_embedder() -> Any:
 
     return load_embedder(None)
 
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Stop a server process, killing it if it does not stop within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from chat_app.generate import RemoteNotAllowed, check_llm_url, is_local_address
-from tests.conftest import REPO, Raadgiver, cli_command, cli_env
+from tests.conftest import REPO, Raadgiver, cli_command, cli_env, stop
 from tests.test_ui import free_port, wait_until_up
 
 GUARD = REPO / "tests" / "netguard"
@@ -109,15 +109,6 @@ def run_all(runs: Sequence[tuple[list[str], dict[str, str]]], cwd: Path,
 
 def cli(*args: Any, db: Path) -> list[str]:
     return cli_command() + [str(a) for a in args] + ["--db", str(db)]
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 # --------------------------------------------------------------------------- the guard itself
