@@ -11,6 +11,7 @@ import numpy as np
 from chat_app.generate import Generator, GeneratorFailed
 from chat_app.prompt import (
     Citation,
+    best_quote,
     build_prompt,
     check_reply,
     citation_for,
@@ -220,8 +221,6 @@ def stream_answer(
     for n in checked.cited:
         chunk = good[n - 1].chunk
         claim = " ".join(s for s in sentences(checked.text) if f"[{n}]" in s) or question
-        from chat_app.prompt import best_quote
-
         cites.append(citation_for(chunk, best_quote(chunk.text, claim)))
     # Renumber so the answer's [n] match the citation list order.
     mapping = {old: new for new, old in enumerate(checked.cited, start=1)}
