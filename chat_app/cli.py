@@ -87,10 +87,12 @@ def main() -> None:
 @click.option("--council", default=None, help="Rådets/udvalgets navn, hvis det ikke står i referatet.")
 @click.option("--meeting-date", callback=_date, default=None, help="Mødedato (ÅÅÅÅ-MM-DD), hvis den ikke står i referatet.")
 @click.option("--rebuild", is_flag=True, help="Slet indekset og byg det forfra (f.eks. efter skift af model).")
+@click.option("--embed-batch", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Passager fra flere filer, der indlejres i ét kald (mindre tal: mindre hukommelse).")
 def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None, model: str | None,
-               council: str | None, meeting_date: date | None, rebuild: bool) -> None:
+               council: str | None, meeting_date: date | None, rebuild: bool, embed_batch: int) -> None:
     """Indlæs referater (PDF, DOCX, TXT/MD, HTML; filer eller mapper)."""
-    from index.build import expand_paths, ingest_file
+    from index.build import expand_paths, ingest_files
     from index.store import open_index
 
     with friendly_errors():
@@ -106,14 +108,16 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
         with open_index(db_dir if chroma_url is None else db_dir, embedder, chroma_url=chroma_url,
                         create=True, write=True) as index:
             show_bar = len(files) > 3 and sys.stderr.isatty()
-            with click.progressbar(files, label="Indlæser", file=sys.stderr, hidden=not show_bar) as bar:
-                for path in bar:
-                    r = ingest_file(index, path, council=council, meeting_date=meeting_date)
+            results = ingest_files(index, files, council=council, meeting_date=meeting_date,
+                                   batch_passages=embed_batch)
+            with click.progressbar(results, length=len(files), label="Indlæser", file=sys.stderr,
+                                   hidden=not show_bar) as bar:
+                for r in bar:
                     counts[r.status] += 1
                     if r.status == "fejl":
-                        click.echo(f"fejl       {path}: {r.message}", err=True)
+                        click.echo(f"fejl       {r.path}: {r.message}", err=True)
                     else:
-                        click.echo(f"{r.status:10} {path} ({r.items} punkter, {r.chunks} passager)")
+                        click.echo(f"{r.status:10} {r.path} ({r.items} punkter, {r.chunks} passager)")
             total = index.manifest.counts
         click.echo(
             f"I alt: {counts['ny']} nye, {counts['opdateret']} opdaterede, {counts['uændret']} uændrede, "
@@ -410,7 +414,9 @@ def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questio
 @click.option("--sizes", default="1000,10000", show_default=True,
               help="Indeksstørrelser i passager, kommasepareret (f.eks. 1000,10000,50000).")
 @click.option("--model", envvar="RAADGIVER_MODEL", default=None, help="Embedding-model (standard: indbygget).")
-def bench_cmd(out: Path, sizes: str, model: str | None) -> None:
+@click.option("--keep-db", type=click.Path(path_type=Path), default=None,
+              help="Behold det syntetiske indeks her; en senere kørsel bygger videre på det.")
+def bench_cmd(out: Path, sizes: str, model: str | None, keep_db: Path | None) -> None:
     """Mål hastighed og hukommelse på et syntetisk indeks af fiktive referater."""
     from eval.bench import run_bench
 
@@ -419,7 +425,7 @@ def bench_cmd(out: Path, sizes: str, model: str | None) -> None:
     except ValueError:
         raise click.BadParameter(f"'{sizes}' skal være tal adskilt af komma") from None
     with friendly_errors():
-        run_bench(out, size_list, model=model)
+        run_bench(out, size_list, model=model, db=keep_db)
     click.echo((out / "bench.md").read_text(encoding="utf-8"))
 
 

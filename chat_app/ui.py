@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ingest  # noqa: F401  (telemetry off before gradio loads)
 from chat_app.answer import Answer, stream_answer
 from chat_app.prompt import Citation
-from index.build import FileResult, file_sha256, ingest_file
+from index.build import FileResult, file_sha256, ingest_files
 from index.store import Index, IndexBusy, open_index
 from index.vector import Where
 from ingest.chunk import ChunkSettings
@@ -383,9 +383,10 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
         if stored:
             try:
                 with lock, index.writable():
-                    for n, dest in enumerate(stored):
-                        progress((n, len(stored)), desc=f"Indlæser {dest.name}")
-                        results.append(ingest_file(index, dest))
+                    progress((0, len(stored)), desc="Indlæser")
+                    for n, result in enumerate(ingest_files(index, stored), start=1):
+                        progress((n, len(stored)), desc=f"Indlæst {result.path.name}")
+                        results.append(result)
             except IndexBusy:
                 gr.Warning("Indekset bruges lige nu af en anden proces (f.eks. `raadgiver ingest`). Prøv igen om lidt.")
                 results += [(d.name, "indekset var optaget af en anden proces – prøv igen") for d in stored]

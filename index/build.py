@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from index.store import Index, MeetingEntry
 from ingest.chunk import chunk_meeting
@@ -52,14 +54,35 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def ingest_file(
+# Passages embedded per call: several small meetings share one encode call, so the model runs
+# at its raw rate instead of paying per-call overhead on ~12 passages. Commits stay per meeting.
+EMBED_BATCH_PASSAGES = 64
+
+
+@dataclass(frozen=True)
+class PreparedMeeting:
+    """A parsed meeting and its passages, waiting for vectors."""
+
+    meeting: Meeting
+    chunks: tuple[Chunk, ...]
+    path: Path | None = None
+    replaces: bool = False
+
+
+def prepare_meeting(index: Index, meeting: Meeting, path: Path | None = None) -> PreparedMeeting:
+    """Chunk a meeting with the index's settings."""
+    return PreparedMeeting(meeting, tuple(chunk_meeting(meeting, index.chunking)), path,
+                           replaces=meeting.source in index.manifest.committed())
+
+
+def prepare_file(
     index: Index,
     path: Path,
     council: str | None = None,
     meeting_date: date | None = None,
     max_bytes: int = MAX_FILE_BYTES,
-) -> FileResult:
-    """Bring one file into the index; an unchanged file costs a hash and nothing else."""
+) -> PreparedMeeting | FileResult:
+    """Read, parse and chunk one file; an unchanged or unreadable file is already its final result."""
     source = str(path.resolve())
     try:
         if not path.exists():
@@ -78,18 +101,99 @@ def ingest_file(
         return FileResult(path, "fejl", str(exc))
     except (OSError, UnicodeError, ValueError, RecursionError) as exc:
         return FileResult(path, "fejl", f"kan ikke læses ({type(exc).__name__}: {exc})")
-    old_hash = committed.get(source)
-    items, n_chunks = add_meeting(index, meeting)
-    return FileResult(path, "opdateret" if old_hash else "ny", items=items, chunks=n_chunks)
+    return prepare_meeting(index, meeting, path)
+
+
+def ingest_files(
+    index: Index,
+    paths: Iterable[Path],
+    council: str | None = None,
+    meeting_date: date | None = None,
+    batch_passages: int = EMBED_BATCH_PASSAGES,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> Iterator[FileResult]:
+    """Bring files into the index, yielding one result per file in the order given.
+
+    A bad file is reported and the rest still go in. Passages of consecutive files are embedded
+    together (up to ``batch_passages``); each meeting is still committed on its own.
+    """
+    queue: list[PreparedMeeting | FileResult] = []
+    queued_sources: set[str] = set()
+
+    def flush() -> Iterator[FileResult]:
+        ready = [q for q in queue if isinstance(q, PreparedMeeting)]
+        written = iter(write_prepared(index, ready))
+        for q in queue:
+            if isinstance(q, FileResult):
+                yield q
+            else:
+                items, n_chunks = next(written)
+                assert q.path is not None
+                yield FileResult(q.path, "opdateret" if q.replaces else "ny", items=items, chunks=n_chunks)
+        queue.clear()
+        queued_sources.clear()
+
+    for path in paths:
+        if str(path.resolve()) in queued_sources:  # the same file twice: let the first one land first
+            yield from flush()
+        result = prepare_file(index, path, council, meeting_date, max_bytes)
+        queue.append(result)
+        if isinstance(result, PreparedMeeting):
+            queued_sources.add(result.meeting.source)
+        if sum(len(q.chunks) for q in queue if isinstance(q, PreparedMeeting)) >= batch_passages:
+            yield from flush()
+    yield from flush()
+
+
+def ingest_file(
+    index: Index,
+    path: Path,
+    council: str | None = None,
+    meeting_date: date | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> FileResult:
+    """Bring one file into the index; an unchanged file costs a hash and nothing else."""
+    return next(ingest_files(index, [path], council, meeting_date, max_bytes=max_bytes))
+
+
+def add_meetings(index: Index, meetings: Iterable[Meeting],
+                 batch_passages: int = EMBED_BATCH_PASSAGES) -> Iterator[tuple[int, int]]:
+    """Chunk, embed and write meetings (items, passages per meeting), batching the embedding calls."""
+    batch: list[PreparedMeeting] = []
+    for meeting in meetings:
+        if any(p.meeting.source == meeting.source for p in batch):
+            yield from write_prepared(index, batch)
+            batch = []
+        batch.append(prepare_meeting(index, meeting))
+        if sum(len(p.chunks) for p in batch) >= batch_passages:
+            yield from write_prepared(index, batch)
+            batch = []
+    yield from write_prepared(index, batch)
 
 
 def add_meeting(index: Index, meeting: Meeting) -> tuple[int, int]:
     """Chunk, embed and write one meeting, replacing an earlier version of the same source."""
+    return next(iter(add_meetings(index, [meeting])))
+
+
+def write_prepared(index: Index, batch: Sequence[PreparedMeeting]) -> list[tuple[int, int]]:
+    """One embedding call for the whole batch, then each meeting written and committed in turn."""
+    if not batch:
+        return []
+    assert index.embedder is not None
+    texts = [embedding_text(c.title, c.text) for p in batch for c in p.chunks]
+    vectors = index.embedder.embed(texts, "passage")
+    out, start = [], 0
+    for p in batch:
+        out.append(_write_meeting(index, p.meeting, p.chunks, vectors[start : start + len(p.chunks)]))
+        start += len(p.chunks)
+    return out
+
+
+def _write_meeting(index: Index, meeting: Meeting, chunks: Sequence[Chunk], vectors: np.ndarray) -> tuple[int, int]:
+    """Write one meeting's passages and commit it, replacing an earlier version of the same source."""
     source = meeting.source
     old_hash = index.manifest.committed().get(source)
-    chunks = chunk_meeting(meeting, index.chunking)
-    assert index.embedder is not None
-    vectors = index.embedder.embed([embedding_text(c.title, c.text) for c in chunks], "passage")
     # 1. announce, 2. write, 3. commit, 4. clean up: a kill at any point leaves either the old
     #    or the new meeting visible, and the next writer's recover() finishes the job.
     index.commit(replace(index.manifest, pending=index.manifest.pending + ((source, meeting.content_hash),)))
@@ -128,10 +232,9 @@ def ingest_paths(
     meeting_date: date | None = None,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
-    """Ingest every file; a bad file is reported and the rest still go in."""
+    """Ingest every file (folders walked); a bad file is reported and the rest still go in."""
     results = []
-    for path in expand_paths(paths):
-        result = ingest_file(index, path, council=council, meeting_date=meeting_date)
+    for result in ingest_files(index, expand_paths(paths), council=council, meeting_date=meeting_date):
         results.append(result)
         if on_file:
             on_file(result)

@@ -61,7 +61,8 @@ def kill_during_ingest(raadgiver: Raadgiver, folder: Path, db: Path, after_files
                        log: Path) -> dict[str, Any]:
     """Start an ingest, wait until ``after_files`` files went in (0: from the start), sleep, SIGKILL."""
     with open(log, "a") as err:
-        proc = raadgiver.start("ingest", folder, "--model", "hash", db=db, stderr=err,
+        # Batches of ~2 files: many commit points to land in, and still several meetings per embed call.
+        proc = raadgiver.start("ingest", folder, "--model", "hash", "--embed-batch", "10", db=db, stderr=err,
                                env=cli_env(raadgiver.home, PYTHONUNBUFFERED="1"))
         assert proc.stdout is not None
         done = 0

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.build import embedding_text, ingest_file, ingest_paths
+from index.build import embedding_text, ingest_file, ingest_files, ingest_paths
 from index.store import DirLock, Index, IndexBusy, IndexCorrupt, IndexMismatch, NoIndex, open_index
 from index.vector import Where, date_num, from_metadata, to_metadata
 from ingest.chunk import chunk_meeting
@@ -337,3 +337,46 @@ def test_real_model_finds_items_by_meaning(tmp_path: Path, real_embedder: object
         assert hits[0].chunk.title == "Vinterbekæmpelse på stierne"
     with pytest.raises(IndexMismatch, match="--rebuild"):
         open_index(db, OtherEmbedder())  # type: ignore[arg-type]
+
+
+class CountingEmbedder:
+    """The hash embedder, recording how many passages each embed call got."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.name, self.dimension = inner.name, inner.dimension  # type: ignore[attr-defined]
+        self.calls: list[int] = []
+
+    def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        if kind == "passage":
+            self.calls.append(len(texts))
+        return self.inner.embed(texts, kind)  # type: ignore[attr-defined]
+
+
+def test_batched_ingest_shares_embed_calls_and_equals_one_file_at_a_time(tmp_path: Path, hash_embedder: object) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paths = []
+    for name, text, _ in generated_minutes(8, seed=11):
+        paths.append(folder / name)
+        paths[-1].write_text(text, encoding="utf-8")
+    (folder / "tom.txt").write_text("")
+    # An error in the middle, and the same file twice: results still come one per path, in order.
+    order = paths[:3] + [folder / "tom.txt"] + paths[3:] + [paths[0]]
+    counting = CountingEmbedder(hash_embedder)
+    with open_index(tmp_path / "batched", counting, create=True, write=True) as ix:  # type: ignore[arg-type]
+        results = list(ingest_files(ix, order, batch_passages=20))
+        batched_items = ix.store.get_items()
+        batched_counts = ix.manifest.counts
+    assert [r.path for r in results] == order
+    assert [r.status for r in results] == ["ny"] * 3 + ["fejl"] + ["ny"] * 5 + ["uændret"]
+    passages = sum(r.chunks for r in results[:-1])
+    assert sum(counting.calls) == passages  # every passage embedded once
+    assert len(counting.calls) < 8 and max(counting.calls) >= 20  # several meetings share a call
+    single = CountingEmbedder(hash_embedder)
+    with open_index(tmp_path / "single", single, create=True, write=True) as ix:  # type: ignore[arg-type]
+        for path in paths:
+            ingest_file(ix, path)
+        assert ix.manifest.counts == batched_counts
+        assert ix.store.get_items() == batched_items
+    assert len(single.calls) == 8
