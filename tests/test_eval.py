@@ -89,3 +89,22 @@ def test_bench_command_measures_and_charts(tmp_path: Path, raadgiver: Raadgiver)
     assert data["ingest_passages_per_s"] > 0 and data["ingest_to_raw_ratio"] > 0
     assert (out / "latency.png").read_bytes()[:4] == b"\x89PNG"
     assert "passager" in (out / "bench.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_bench_resumes_a_kept_index(tmp_path: Path, raadgiver: Raadgiver) -> None:
+    out, keep = tmp_path / "bench", tmp_path / "keep"
+    r = raadgiver("bench", "--out", out, "--sizes", "60", "--model", "hash", "--keep-db", keep, timeout=600)
+    assert r.returncode == 0, r.stderr
+    small = json.loads(raadgiver("info", db=keep / "passager-60").stdout)
+    assert small["counts"]["chunks"] >= 60
+    # A larger size is grown from a copy of the smaller index; the smaller one is left as it was.
+    r = raadgiver("bench", "--out", out, "--sizes", "60,120", "--model", "hash", "--keep-db", keep, timeout=600)
+    assert r.returncode == 0, r.stderr
+    again = json.loads(raadgiver("info", db=keep / "passager-60").stdout)
+    assert again["generation"] == small["generation"]  # nothing re-embedded or re-written
+    large = json.loads(raadgiver("info", db=keep / "passager-120").stdout)
+    sizes = [p["passages"] for p in json.loads((out / "bench.json").read_text(encoding="utf-8"))["sizes"]]
+    assert sizes == [small["counts"]["chunks"], large["counts"]["chunks"]] and sizes[1] >= 120
+    added = large["generation"] - small["generation"]
+    assert 0 < added < len(large["meetings"])  # only the new meetings were committed
