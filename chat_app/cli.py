@@ -69,10 +69,11 @@ def friendly_errors() -> Iterator[None]:
         raise
 
 
-def _embedder(model: str | None) -> Any:
+def _embedder(model: str | None, light: bool = False) -> Any:
+    """The embedding model; ``light`` for one-shot commands (see ``index.slim``)."""
     from index.embed import load_embedder
 
-    return load_embedder(model)
+    return load_embedder(model, light=light)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -197,7 +198,7 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
     from index.vector import Where
 
     with friendly_errors():
-        embedder = None if mode == "lexical" else _embedder(model)
+        embedder = None if mode == "lexical" else _embedder(model, light=True)
         with open_index(_db(db), embedder, chroma_url=chroma_url) as index:
             hits = index.search(query, k=k, mode=mode,  # type: ignore[arg-type]
                                 where=Where(council=council, since=since, until=until, case_number=case_number))
@@ -269,7 +270,7 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
             click.echo(f"Fejl: {exc}", err=True)
             sys.exit(2)
         where = Where(council=council, since=since, until=until, case_number=case_number)
-        with open_index(_db(db), _embedder(model), chroma_url=chroma_url) as index:
+        with open_index(_db(db), _embedder(model, light=True), chroma_url=chroma_url) as index:
             final: Answer | None = None
             streamed = False
             for part in stream_answer(index, question, generator=generator, where=where):

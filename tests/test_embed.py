@@ -291,3 +291,56 @@ def test_importing_is_instant_and_loads_no_ml_framework() -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+# --- the start-up-light engine of one-shot commands -----------------------------------------------
+
+
+def test_slim_engine_gives_sentence_transformers_vectors(e5: SentenceTransformerEmbedder) -> None:
+    from index.slim import SlimBertEmbedder
+
+    slim = load_embedder(None, light=True)
+    assert isinstance(slim, SlimBertEmbedder)
+    assert (slim.name, slim.dimension, slim.prefixes) == (e5.name, e5.dimension, e5.prefixes)
+    long_text = "Rådet drøftede den fælleskommunale infrastruktur. " * 80  # > 512 tokens: truncated alike
+    texts = TEXTS + PASSAGES + [long_text, "x"]
+    for kind in ("query", "passage"):
+        reference = e5.embed(texts, kind)  # type: ignore[arg-type]
+        got = slim.embed(texts, kind)  # type: ignore[arg-type]
+        assert got.dtype == np.float32 and got.shape == reference.shape
+        assert np.abs(got - reference).max() < 1e-5, kind
+        # Batched or one at a time: padding changes nothing.
+        single = np.stack([slim.embed([t], kind)[0] for t in texts])  # type: ignore[arg-type]
+        assert np.abs(single - reference).max() < 1e-5, kind
+    assert slim.embed([], "query").shape == (0, 384)
+
+
+def test_slim_engine_imports_no_sentence_transformers(cache_home: Path, e5: SentenceTransformerEmbedder) -> None:
+    code = (
+        "import sys; from index.embed import load_embedder; e = load_embedder(None, light=True); "
+        "v = e.embed(['Hvad mente rådet om open source?'], 'query'); "
+        "print(type(e).__name__, v.shape, 'sentence_transformers' in sys.modules, 'transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+                         env={**os.environ, "XDG_CACHE_HOME": str(cache_home)})
+    assert out.stdout.split() == ["SlimBertEmbedder", "(1,", "384)", "False", "False"]
+
+
+def test_other_model_shapes_stay_on_sentence_transformers(e5: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from index.slim import slim_compatible
+
+    folder = tmp_path / "cls-model"
+    shutil.copytree(default_model_dir(), folder)
+    (folder / MARKER_NAME).unlink(missing_ok=True)
+    assert slim_compatible(folder)
+    pooling = folder / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text())
+    pooling.write_text(json.dumps({**config, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
+    assert not slim_compatible(folder)
+    embedder = load_embedder(folder, light=True)
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    # CLS pooling really is in use: the vectors differ from the mean-pooled model's.
+    assert np.abs(embedder.embed(TEXTS[:2], "query") - e5.embed(TEXTS[:2], "query")).max() > 1e-3
