@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+
+# Bump when tokenize() changes: saved BM25 indexes of another version are rebuilt.
+TOKENIZER_VERSION = 1
 
 # Case numbers (SAG-2025-03105, EMN-2025-003383, 24/1234) and section numbers (2.7) are one token.
 TOKEN = re.compile(
@@ -59,6 +63,20 @@ class Bm25:
             return  # an empty index (nothing committed yet) finds nothing
         corpus = [tokenize(t) or ["\x00empty"] for t in texts]
         self._model.index(corpus, show_progress=False)
+
+    def save(self, folder: Path) -> None:
+        """Write the index into ``folder`` (bm25s's own format: JSON and .npy files)."""
+        self._model.save(str(folder))
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> Bm25:
+        """An index saved by ``save``; its arrays are memory-mapped, not read."""
+        import bm25s
+
+        bm25 = cls.__new__(cls)
+        bm25.size = size
+        bm25._model = bm25s.BM25.load(str(folder), mmap=True)
+        return bm25
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Positions of the best ``k`` documents with their scores, best first; only positive scores."""

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -16,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from index.fuse import group_best, score_fusion
-from index.lexical import Bm25
+from index.lexical import TOKENIZER_VERSION, Bm25
 from index.vector import StoreUnavailable, VectorStore, Where, date_num
 from ingest.chunk import ChunkSettings
 from ingest.parse import CASE_NUMBER
@@ -31,6 +35,8 @@ SearchMode = Literal["hybrid", "dense", "lexical"]
 # the evaluation sets (README): rank fusion and larger weights let BM25 overrule clearly better
 # semantic matches; 0.01 keeps BM25 as a tie-breaker and costs nothing on the demo set.
 LEXICAL_WEIGHT = 0.01
+# Saved BM25 indexes (derived, safe to delete) inside the data directory.
+LEXICAL_DIR = "lexical"
 SECTION_REF = re.compile(r"\b(?:punkt|pkt\.?|dagsordenspunkt|item|section)\s*(\d{1,2}(?:\.\d{1,2}){0,2})\b", re.I)
 
 
@@ -362,10 +368,26 @@ class Index:
         return out
 
     def _bm25_index(self) -> tuple[Bm25, list[str], list[dict[str, Any]]]:
-        """BM25 derived from the chunks in chromadb; rebuilt when the manifest generation moved."""
+        """BM25 derived from the chunks in chromadb; rebuilt when the manifest generation moved.
+
+        The derived index is also saved under ``DB/lexical/`` keyed by what it was built from, so a
+        fresh process (every CLI search) loads it instead of re-reading and re-tokenising every chunk.
+        """
         gen = self.manifest.generation
         if self._bm25 is not None and self._bm25[0] == gen:
             return self._bm25[1], self._bm25[2], self._bm25[3]
+        folder = self._lexical_folder()
+        loaded = _load_lexical(folder) if folder is not None else None
+        if loaded is not None:
+            bm25, ids, metas = loaded
+        else:
+            bm25, ids, metas = self._build_lexical()
+            if folder is not None and ids:
+                _save_lexical(folder, bm25, ids, metas)
+        self._bm25 = (gen, bm25, ids, metas)
+        return bm25, ids, metas
+
+    def _build_lexical(self) -> tuple[Bm25, list[str], list[dict[str, Any]]]:
         committed = self.manifest.committed()
         ids: list[str] = []
         texts: list[str] = []
@@ -377,9 +399,15 @@ class Index:
             texts.append(f"{c.title}\n{c.case_number or ''} {c.text}")
             metas.append({"council": c.council, "date_num": date_num(c.meeting_date),
                           "case_number": c.case_number or "", "source": c.source, "section": c.section})
-        bm25 = Bm25(texts)
-        self._bm25 = (gen, bm25, ids, metas)
-        return bm25, ids, metas
+        return Bm25(texts), ids, metas
+
+    def _lexical_folder(self) -> Path | None:
+        """Where this index's saved BM25 lives: named by a hash of everything it is derived from."""
+        if self.db_dir is None or not self.db_dir.is_dir():
+            return None
+        basis = json.dumps([TOKENIZER_VERSION, self.manifest.generation, self.manifest.chunk_size,
+                            self.manifest.chunk_overlap, [(m.source, m.content_hash, m.chunks) for m in self.manifest.meetings]])
+        return self.db_dir / LEXICAL_DIR / hashlib.sha256(basis.encode()).hexdigest()[:24]
 
     # ------------------------------------------------------------------ items
 
@@ -390,6 +418,36 @@ class Index:
         got = self.store.items.get(ids=[item_id(chunk.source, chunk.content_hash, chunk.section)], include=["documents"])
         docs = got.get("documents") or []
         return docs[0] if docs else chunk.text
+
+
+def _load_lexical(folder: Path) -> tuple[Bm25, list[str], list[dict[str, Any]]] | None:
+    """A saved BM25 index, or None when there is none or it cannot be read (then it is rebuilt)."""
+    try:
+        rows = json.loads((folder / "rows.json").read_text(encoding="utf-8"))
+        return Bm25.load(folder, len(rows["ids"])), rows["ids"], rows["metas"]
+    except Exception:  # missing, half-deleted by another process, or from another bm25s: rebuild
+        return None
+
+
+def _save_lexical(folder: Path, bm25: Bm25, ids: list[str], metas: list[dict[str, Any]]) -> None:
+    """Save next to the index, atomically (rename); older saves go. Best effort: a read-only
+    data directory just means the next process builds BM25 again."""
+    tmp: Path | None = None
+    try:
+        folder.parent.mkdir(exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+        bm25.save(tmp)
+        (tmp / "rows.json").write_text(json.dumps({"ids": ids, "metas": metas}, ensure_ascii=False), encoding="utf-8")
+        os.rename(tmp, folder)  # fails if another process saved the same index first; theirs is as good
+        tmp = None
+        for old in folder.parent.iterdir():  # older saves, and temp folders of killed processes
+            if old != folder and (not old.name.startswith(".tmp-") or time.time() - old.stat().st_mtime > 3600):
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -380,3 +380,48 @@ def test_batched_ingest_shares_embed_calls_and_equals_one_file_at_a_time(tmp_pat
         assert ix.manifest.counts == batched_counts
         assert ix.store.get_items() == batched_items
     assert len(single.calls) == 8
+
+
+def test_saved_bm25_is_reused_and_follows_every_change(tmp_path: Path, hash_embedder: object,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = write_corpus(tmp_path / "in")
+    db = tmp_path / "db"
+    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths[:2])
+    with open_index(db, None) as ix:
+        first = [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")]
+    saved = list((db / "lexical").iterdir())
+    assert len(saved) == 1 and (saved[0] / "rows.json").is_file()
+    # A fresh process-like open loads the saved index: chromadb's chunks are not read again.
+    reads: list[int] = []
+    original = Index._build_lexical
+    monkeypatch.setattr(Index, "_build_lexical", lambda self: reads.append(1) or original(self))
+    with open_index(db, None) as ix:
+        assert [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")] == first
+    assert reads == []
+    # New minutes: a new key, rebuilt once, the old save removed, the new meeting findable by its words.
+    new_title = [it.title for it in parse_meeting(read_document(paths[2])).items][0]
+    with open_index(db, hash_embedder, write=True) as ix:  # type: ignore[arg-type]
+        ingest_file(ix, paths[2])
+    with open_index(db, None) as ix:
+        assert ix.search(new_title, k=1, mode="lexical")[0].chunk.title == new_title
+    assert reads == [1]
+    assert [p.name for p in (db / "lexical").iterdir()] != [saved[0].name]
+    assert len(list((db / "lexical").iterdir())) == 1
+    # A damaged save is rebuilt, not trusted.
+    (next((db / "lexical").iterdir()) / "rows.json").write_text("{ødelagt")
+    with open_index(db, None) as ix:
+        assert ix.search(new_title, k=1, mode="lexical")[0].chunk.title == new_title
+    assert reads == [1, 1]
+
+
+def test_bm25_works_when_it_cannot_be_saved(tmp_path: Path, hash_embedder: object) -> None:
+    paths = write_corpus(tmp_path / "in")
+    db = tmp_path / "db"
+    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths[:1])
+    (db / "lexical").write_text("en fil, hvor mappen skulle være")  # saving fails, even as root
+    with open_index(db, None) as ix:
+        assert ix.search("madaffald", k=1, mode="lexical")[0].chunk.title == "Ny ordning for madaffald"
+    assert (db / "lexical").read_text() == "en fil, hvor mappen skulle være"
+    assert not list(db.glob(".tmp-*")) and not list(db.glob("**/.tmp-*"))
