@@ -176,10 +176,15 @@ def default_embedder(batch_size: int = 32) -> SentenceTransformerEmbedder:
 
 
 class HashEmbedder:
-    """Deterministic hashed character trigrams: instant, no model, no meaning; for tests of other stages."""
+    """Deterministic hashed character trigrams: instant, no model, no meaning; for tests of other stages.
 
-    name = "hash-64"
-    dimension = 64
+    ``--model hash`` gives 64 dimensions; ``hash-384`` and the like give vectors as large as a real
+    model's, so the vector store can be measured at a size no real model embeds in an afternoon here.
+    """
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.dimension = dimension
+        self.name = f"hash-{dimension}"
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         """Embed ``texts`` (``kind`` is ignored so that a query equal to a passage scores 1.0)."""
@@ -201,7 +206,7 @@ class HashEmbedder:
 
 
 def load_embedder(model: str | Path | None, batch_size: int = 32, *, light: bool = False) -> Embedder:
-    """``None`` -> the default model, ``"hash"`` -> HashEmbedder, else a model folder or cached hub id.
+    """``None`` -> the default model, ``"hash"``/``"hash-N"`` -> HashEmbedder, else a model folder or cached hub id.
 
     ``light`` is for one-shot commands (a search, a question): a plain BERT folder, the default model
     included, then runs on ``index.slim`` (same vectors, a fraction of the start-up); anything else
@@ -209,6 +214,8 @@ def load_embedder(model: str | Path | None, batch_size: int = 32, *, light: bool
     """
     if model == "hash":
         return HashEmbedder()
+    if isinstance(model, str) and (m := re.fullmatch(r"hash-(\d{1,4})", model)) and 8 <= int(m.group(1)) <= 4096:
+        return HashEmbedder(int(m.group(1)))
     if light:
         from index.slim import SlimBertEmbedder, slim_compatible
 

@@ -239,6 +239,13 @@ def test_hash_embedder_is_deterministic_and_normalised() -> None:
     # Similar texts land closer than unrelated ones, enough for plumbing tests of retrieval.
     a, b, c = embedder.embed(["budget for skoler", "budgettet for skolerne", "vejarbejde på motorvejen"], "query")
     assert a @ b > a @ c
+    # As wide as a real model, for measuring the store at sizes a real model cannot embed here in time.
+    wide = load_embedder("hash-384")
+    assert (wide.name, wide.dimension) == ("hash-384", 384)
+    w = wide.embed(TEXTS, "query")
+    assert w.shape == (len(TEXTS), 384) and np.allclose(np.linalg.norm(w, axis=1), 1.0, atol=1e-6)
+    with pytest.raises(ModelNotFound):
+        load_embedder("hash-3")  # not a width the hash embedder offers: then it is a (missing) hub id
 
 
 def test_hash_embedder_is_stable_across_processes() -> None:
