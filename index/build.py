@@ -177,47 +177,55 @@ def add_meeting(index: Index, meeting: Meeting) -> tuple[int, int]:
 
 
 def write_prepared(index: Index, batch: Sequence[PreparedMeeting]) -> list[tuple[int, int]]:
-    """One embedding call for the whole batch, then each meeting written and committed in turn."""
+    """One embedding call for the whole batch, then the batch written and committed together.
+
+    1. announce, 2. write, 3. commit, 4. clean up: a kill at any point leaves each meeting either
+    in its old or in its new version, and the next writer's recover() finishes the job. One
+    commit per batch, not per meeting: a commit rewrites the manifest, which grows with the index.
+    """
     if not batch:
         return []
     assert index.embedder is not None
     texts = [embedding_text(c.title, c.text) for p in batch for c in p.chunks]
     vectors = index.embedder.embed(texts, "passage")
-    out, start = [], 0
+    old = index.manifest.committed()
+    announced = tuple((p.meeting.source, p.meeting.content_hash) for p in batch)
+    index.commit(replace(index.manifest, pending=index.manifest.pending + announced))
+    start = 0
     for p in batch:
-        out.append(_write_meeting(index, p.meeting, p.chunks, vectors[start : start + len(p.chunks)]))
+        _write_meeting(index, p.meeting, p.chunks, vectors[start : start + len(p.chunks)])
         start += len(p.chunks)
-    return out
+    entries = {p.meeting.source: _entry(p.meeting, len(p.chunks)) for p in batch}
+    meetings = tuple(m for m in index.manifest.meetings if m.source not in entries) + tuple(entries.values())
+    pending = tuple(x for x in index.manifest.pending if x not in announced)
+    index.commit(replace(index.manifest, meetings=meetings, pending=pending, generation=index.manifest.generation + 1))
+    for p in batch:
+        old_hash = old.get(p.meeting.source)
+        if old_hash and old_hash != p.meeting.content_hash:
+            index.store.delete_source(p.meeting.source, keep_hash=p.meeting.content_hash)
+    return [(len(p.meeting.items), len(p.chunks)) for p in batch]
 
 
-def _write_meeting(index: Index, meeting: Meeting, chunks: Sequence[Chunk], vectors: np.ndarray) -> tuple[int, int]:
-    """Write one meeting's passages and commit it, replacing an earlier version of the same source."""
-    source = meeting.source
-    old_hash = index.manifest.committed().get(source)
-    # 1. announce, 2. write, 3. commit, 4. clean up: a kill at any point leaves either the old
-    #    or the new meeting visible, and the next writer's recover() finishes the job.
-    index.commit(replace(index.manifest, pending=index.manifest.pending + ((source, meeting.content_hash),)))
+def _write_meeting(index: Index, meeting: Meeting, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    """Write one meeting's passages and its items' full texts (not yet committed)."""
     first_chunk: dict[str, Chunk] = {}
     for c in chunks:
         first_chunk.setdefault(c.section, c)
     index.store.add(chunks, vectors, [(it, first_chunk[it.section]) for it in meeting.items if it.section in first_chunk])
-    entry = MeetingEntry(
-        source=source,
+
+
+def _entry(meeting: Meeting, n_chunks: int) -> MeetingEntry:
+    return MeetingEntry(
+        source=meeting.source,
         content_hash=meeting.content_hash,
         council=meeting.council,
         meeting_date=meeting.meeting_date.isoformat() if meeting.meeting_date else None,
         title=meeting.title,
         items=len(meeting.items),
-        chunks=len(chunks),
+        chunks=n_chunks,
         participants=meeting.participants,
         absent=meeting.absent,
     )
-    meetings = tuple(m for m in index.manifest.meetings if m.source != source) + (entry,)
-    pending = tuple(p for p in index.manifest.pending if p != (source, meeting.content_hash))
-    index.commit(replace(index.manifest, meetings=meetings, pending=pending, generation=index.manifest.generation + 1))
-    if old_hash and old_hash != meeting.content_hash:
-        index.store.delete_source(source, keep_hash=meeting.content_hash)
-    return len(meeting.items), len(chunks)
 
 
 def embedding_text(title: str, text: str) -> str:

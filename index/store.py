@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -86,7 +87,20 @@ class Manifest:
     counts: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand, not asdict(): this runs twice per commit over every meeting in the index, and
+        # asdict's deep copies made ingest quadratic in the number of meetings.
+        return {
+            "embedding_model": self.embedding_model, "dimension": self.dimension, "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap, "generation": self.generation, "version": self.version,
+            "meetings": [
+                {"source": m.source, "content_hash": m.content_hash, "council": m.council,
+                 "meeting_date": m.meeting_date, "title": m.title, "items": m.items, "chunks": m.chunks,
+                 "participants": list(m.participants), "absent": list(m.absent)}
+                for m in self.meetings
+            ],
+            "pending": [list(p) for p in self.pending],
+            "counts": dict(self.counts),
+        }
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Manifest:
@@ -107,6 +121,11 @@ class Manifest:
         )
 
     def committed(self) -> dict[str, str]:
+        """source -> content hash of every committed meeting (a fresh dict; callers may keep it)."""
+        return dict(self._committed)
+
+    @cached_property
+    def _committed(self) -> dict[str, str]:
         return {m.source: m.content_hash for m in self.meetings}
 
 
@@ -232,11 +251,15 @@ class Index:
         counts = {"meetings": len(manifest.meetings), "items": sum(m.items for m in manifest.meetings),
                   "chunks": sum(m.chunks for m in manifest.meetings)}
         manifest = replace(manifest, counts=counts)
-        self.store.write_manifest(manifest.to_json())
+        data = manifest.to_json()
+        self.store.write_manifest(data)
         self.manifest = manifest
         if self.db_dir is not None:
             tmp = self.db_dir / "manifest.json.tmp"
-            tmp.write_text(json.dumps(manifest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+            # One line per meeting: readable, and without indent= json uses its fast C encoder.
+            lines = ",\n".join(json.dumps(m, ensure_ascii=False) for m in data["meetings"])
+            head = json.dumps({k: v for k, v in data.items() if k != "meetings"}, ensure_ascii=False)
+            tmp.write_text(f'{head[:-1]}, "meetings": [\n{lines}\n]}}\n', encoding="utf-8")
             os.replace(tmp, self.db_dir / "manifest.json")
 
     def recover(self) -> int:
