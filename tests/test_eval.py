@@ -12,7 +12,7 @@ from eval.dataset import load_questions
 from eval.run import QUESTION_SETS, evaluate
 from index.build import ingest_paths
 from index.store import open_index
-from tests.conftest import AARHUS_TU, IT_ARK, Raadgiver, needs_real
+from tests.conftest import AARHUS_TU, IT_ARK, REPO, Raadgiver, needs_real
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "minutes"
 
@@ -108,3 +108,38 @@ def test_bench_resumes_a_kept_index(tmp_path: Path, raadgiver: Raadgiver) -> Non
     assert sizes == [small["counts"]["chunks"], large["counts"]["chunks"]] and sizes[1] >= 120
     added = large["generation"] - small["generation"]
     assert 0 < added < len(large["meetings"])  # only the new meetings were committed
+
+
+def test_variant_study_scores_every_variant(tmp_path: Path) -> None:
+    from eval.variants import Scorer, run_variants, to_markdown
+    from index.embed import load_embedder
+    from ingest.parse import parse_meeting
+    from ingest.read import read_document
+
+    meetings = [parse_meeting(read_document(p)) for p in sorted(DEMO.glob("*.txt"))]
+    questions = [q for q in load_questions(REPO / "eval" / "questions" / "demo.jsonl") if q.expected]
+    scorer = Scorer(load_embedder("hash"), meetings, questions)
+    assert scorer.relevant.any(axis=1).all()  # every answerable question has its item in the corpus
+    results = run_variants(scorer)
+    assert len({r.name for r in results}) == len(results) >= 10
+    for r in results:
+        assert 0 <= r.hit1 <= r.hit3 <= 1 and r.hit1 <= r.mrr <= 1, r
+    # The baseline is what the index's dense search does: the same item first as Index.search.
+    assert "Rådgivers valg" in results[0].name
+    from index.store import CASE_NUMBER, SECTION_REF
+    from ingest.chunk import ChunkSettings
+
+    baseline = scorer.passages(ChunkSettings())
+    with open_index(tmp_path / "db", load_embedder("hash"), create=True, write=True) as ix:
+        ingest_paths(ix, sorted(DEMO.glob("*.txt")))
+        compared = 0
+        for i, q in enumerate(questions):
+            if CASE_NUMBER.search(q.question) or SECTION_REF.search(q.question):
+                continue  # the index answers these by direct lookup, the study does not
+            top = ix.search(q.question, k=1, mode="dense")[0].chunk
+            m, it = scorer.items[int(baseline[i].argmax())]
+            assert (top.source, top.section) == (str(Path(m.source).resolve()), it.section), q.question
+            compared += 1
+    assert compared >= 20
+    table = to_markdown(results, "hash-64", len(questions), len(scorer.items))
+    assert table.count("\n| ") == len(results) + 1
