@@ -18,6 +18,9 @@ TOKEN = re.compile(
     re.IGNORECASE,
 )
 
+# Tokens kept as they are: case numbers and section numbers (compiled once; tokenize runs per word).
+_WHOLE = re.compile(r"[a-zæøå]{2,6}-\d{4}-\d{3,8}|\d{2}/\d{3,6}|\d+(?:\.\d+)+")
+
 DANISH_STOP_WORDS = frozenset(
     """og i jeg det at en den til er som på de med han af for ikke der var mig sig men et har om vi min
     havde ham hun nu over da fra du ud sin dem os op man hans hvor eller hvad skal selv her alle vil blev
@@ -41,7 +44,7 @@ def tokenize(text: str) -> list[str]:
     out: list[str] = []
     for m in TOKEN.finditer(text):
         tok = m.group(0).lower()
-        if re.fullmatch(r"[a-zæøå]{2,6}-\d{4}-\d{3,8}|\d{2}/\d{3,6}|\d+(?:\.\d+)+", tok):
+        if _WHOLE.fullmatch(tok):
             out.append(tok)
             continue
         pieces = [tok] + (tok.split("-") if "-" in tok else [])
