@@ -30,7 +30,8 @@ from ingest.records import Chunk
 if TYPE_CHECKING:
     from index.embed import Embedder
 
-MANIFEST_VERSION = 1
+# 2: one manifest record per meeting beside the head record (1: everything in one record).
+MANIFEST_VERSION = 2
 SearchMode = Literal["hybrid", "dense", "lexical"]
 # Weight of BM25 (scaled to the query's best) added to the cosine in hybrid search; measured on
 # the evaluation sets (README): rank fusion and larger weights let BM25 overrule clearly better
@@ -250,9 +251,16 @@ class Index:
         """Write the manifest (the commit point) and its readable copy beside the data."""
         counts = {"meetings": len(manifest.meetings), "items": sum(m.items for m in manifest.meetings),
                   "chunks": sum(m.chunks for m in manifest.meetings)}
-        manifest = replace(manifest, counts=counts)
+        # Meetings are written as their own records: only the ones that changed since the last
+        # commit (all of them when the index was read in format 1, one record for everything).
+        before = {m.source: m for m in self.manifest.meetings} if self.manifest.version >= 2 else {}
+        manifest = replace(manifest, counts=counts, version=MANIFEST_VERSION)
         data = manifest.to_json()
-        self.store.write_manifest(data)
+        changed = [e for m, e in zip(manifest.meetings, data["meetings"]) if before.get(m.source) != m]
+        now = {m.source for m in manifest.meetings}
+        removed = [source for source in before if source not in now]
+        head = {k: v for k, v in data.items() if k != "meetings"}
+        self.store.write_manifest(head, changed, removed, seq=manifest.generation)
         self.manifest = manifest
         if self.db_dir is not None:
             tmp = self.db_dir / "manifest.json.tmp"

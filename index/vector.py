@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,11 @@ def from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     )
 
 
+def meeting_record_id(source: str) -> str:
+    """The manifest record of one meeting (file)."""
+    return "meeting:" + hashlib.sha256(source.encode()).hexdigest()[:32]
+
+
 def item_id(source: str, content_hash: str, section: str) -> str:
     """Id of an item record; sections repeat across meetings, so the source is part of it."""
     import hashlib
@@ -166,19 +172,43 @@ class VectorStore:
     # ------------------------------------------------------------------ manifest
 
     def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest: its head record plus one record per committed meeting (format 1: all in the head)."""
         got = self._manifest.get(ids=["manifest"], include=["documents"])
         docs = got.get("documents") or []
-        return json.loads(docs[0]) if docs else None
+        if not docs:
+            return None
+        head: dict[str, Any] = json.loads(docs[0])
+        if "meetings" in head:
+            return head
+        rows = self._manifest.get(where={"kind": "meeting"}, include=["documents", "metadatas"])
+        entries = sorted(zip(rows.get("metadatas") or [], rows.get("documents") or []), key=lambda r: r[0]["seq"])  # type: ignore[index]
+        head["meetings"] = [json.loads(doc) for _, doc in entries]
+        return head
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        """One upsert: the commit point of every change to the index."""
+    def write_manifest(self, head: dict[str, Any], changed: Sequence[dict[str, Any]] = (),
+                       removed: Sequence[str] = (), seq: int = 0) -> None:
+        """Write changed meeting records, then the head: the commit point of every change to the index.
+
+        Each meeting is its own record, so a commit costs what changed, not the size of the index.
+        """
         try:
-            self._write_manifest(manifest)
+            self._write_manifest(head, changed, removed, seq)
         except Exception as exc:
             raise _store_error(exc, writing=True) from exc
 
-    def _write_manifest(self, manifest: dict[str, Any]) -> None:
-        self._manifest.upsert(ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)], embeddings=[[1.0]])
+    def _write_manifest(self, head: dict[str, Any], changed: Sequence[dict[str, Any]], removed: Sequence[str],
+                        seq: int) -> None:
+        if changed:
+            self._manifest.upsert(
+                ids=[meeting_record_id(e["source"]) for e in changed],
+                documents=[json.dumps(e, ensure_ascii=False) for e in changed],
+                embeddings=[[1.0]] * len(changed),
+                metadatas=[{"kind": "meeting", "seq": seq * 1_000_000 + i} for i in range(len(changed))],
+            )
+        if removed:
+            self._manifest.delete(ids=[meeting_record_id(s) for s in removed])
+        self._manifest.upsert(ids=["manifest"], documents=[json.dumps(head, ensure_ascii=False)], embeddings=[[1.0]],
+                              metadatas=[{"kind": "head"}])
 
     # ------------------------------------------------------------------ writes
 

@@ -425,3 +425,52 @@ def test_bm25_works_when_it_cannot_be_saved(tmp_path: Path, hash_embedder: objec
         assert ix.search("madaffald", k=1, mode="lexical")[0].chunk.title == "Ny ordning for madaffald"
     assert (db / "lexical").read_text() == "en fil, hvor mappen skulle være"
     assert not list(db.glob(".tmp-*")) and not list(db.glob("**/.tmp-*"))
+
+
+def test_manifest_keeps_one_record_per_meeting_and_reads_the_old_single_record(tmp_path: Path,
+                                                                               hash_embedder: object) -> None:
+    import json as _json
+
+    from index.vector import meeting_record_id
+
+    paths = write_corpus(tmp_path / "in")
+    db = tmp_path / "db"
+    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths)
+        full = ix.manifest.to_json()
+        # The head record holds no meeting list; each meeting is a record of its own.
+        head = _json.loads(ix.store._manifest.get(ids=["manifest"], include=["documents"])["documents"][0])
+        assert "meetings" not in head and head["version"] == 2
+        records = ix.store._manifest.get(where={"kind": "meeting"})["ids"]
+        assert sorted(records) == sorted(meeting_record_id(m.source) for m in ix.manifest.meetings)
+        # An index written by the first format: everything in the head record.
+        ix.store._manifest.delete(ids=records)
+        ix.store._manifest.upsert(ids=["manifest"], documents=[_json.dumps({**full, "version": 1})], embeddings=[[1.0]])
+    with open_index(db, None) as ix:
+        assert ix.manifest.to_json() == {**full, "version": 1}
+        assert ix.search("madaffald", k=1, mode="lexical")[0].chunk.title == "Ny ordning for madaffald"
+    # The next write moves it to one record per meeting, keeping order and content.
+    with open_index(db, hash_embedder, write=True) as ix:  # type: ignore[arg-type]
+        paths[1].write_text(paths[1].read_text(encoding="utf-8") + "\nTilføjet efter mødet.\n", encoding="utf-8")
+        assert ingest_file(ix, paths[1]).status == "opdateret"
+    with open_index(db, None) as ix:
+        got = ix.manifest.to_json()
+        assert got["version"] == 2
+        assert [m["source"] for m in got["meetings"]] == [m["source"] for m in full["meetings"] if
+                                                          m["source"] != str(paths[1].resolve())] + [str(paths[1].resolve())]
+        assert len(ix.store._manifest.get(where={"kind": "meeting"})["ids"]) == len(full["meetings"])
+
+
+def test_a_commit_writes_only_the_meetings_that_changed(tmp_path: Path, hash_embedder: object,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = write_corpus(tmp_path / "in")
+    db = tmp_path / "db"
+    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths[:3])
+        written: list[int] = []
+        original = type(ix.store)._write_manifest
+        monkeypatch.setattr(type(ix.store), "_write_manifest",
+                            lambda self, head, changed, removed, seq: written.append(len(changed))
+                            or original(self, head, changed, removed, seq))
+        ingest_file(ix, paths[3])
+    assert written == [0, 1]  # announce (nothing changed yet), then commit of the one new meeting
