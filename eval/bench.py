@@ -265,7 +265,7 @@ def write_bench(result: BenchResult, out: Path) -> None:
         "# Rådgiver – hastighed og hukommelse", "",
         f"Genskabes med `raadgiver bench --out {out} --sizes {','.join(str(p.passages) for p in result.sizes)}`.", "",
         f"- Model: {result.model}",
-        f"- Indlæsning: {result.ingest_passages_per_s:.1f} passager/s; rå `SentenceTransformer.encode`: "
+        f"- Indlæsning: {result.ingest_passages_per_s:.1f} passager/s; rå encode af de samme tekster (modellen alene): "
         f"{result.raw_encode_passages_per_s:.1f} passager/s; forhold {result.ingest_to_raw_ratio:.0%}",
         f"- Genindlæsning af uændrede møder: {result.reingest_unchanged_s:.2f} s, {result.reingest_embedded} indlejret",
         f"- `raadgiver --help`: {result.startup_help_s:.2f} s",
