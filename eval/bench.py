@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -106,14 +106,32 @@ def synthetic(count: int, seed: int = 7) -> list[Meeting]:
     return out
 
 
+# Runs the CLI and, at exit, writes its own peak RSS. Not getrusage: a child's ru_maxrss includes
+# the parent's memory copied at fork (before exec), which made the bench report the bench.
+_PEAK_WRAPPER = """
+import atexit, os, sys
+def _peak():
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith('VmHWM:'):
+                with open(os.environ['RAADGIVER_PEAK_FILE'], 'w') as out:
+                    out.write(line.split()[1])
+atexit.register(_peak)
+sys.argv = ['raadgiver', *sys.argv[1:]]
+from chat_app.cli import main
+main()
+"""
+
+
 def _cli(args: Sequence[str]) -> tuple[float, float]:
-    """Wall time and peak RSS (MB) of one CLI run in a fresh process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "chat_app.cli", *args], check=True, capture_output=True)
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+    """Wall time and peak RSS (MB, from /proc VmHWM) of one CLI run in a fresh process."""
+    with tempfile.NamedTemporaryFile(prefix="raadgiver-peak-") as peak:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *args], check=True, capture_output=True,
+                       env={**os.environ, "RAADGIVER_PEAK_FILE": peak.name})
+        wall = time.perf_counter() - start
+        kb = Path(peak.name).read_text().strip()
+    return wall, (int(kb) / 1024 if kb else float("nan"))
 
 
 def measure_ingest_rate(embedder: Embedder, meetings: Sequence[Meeting], work: Path,
