@@ -88,7 +88,7 @@ def main() -> None:
 @click.option("--council", default=None, help="Rådets/udvalgets navn, hvis det ikke står i referatet.")
 @click.option("--meeting-date", callback=_date, default=None, help="Mødedato (ÅÅÅÅ-MM-DD), hvis den ikke står i referatet.")
 @click.option("--rebuild", is_flag=True, help="Slet indekset og byg det forfra (f.eks. efter skift af model).")
-@click.option("--embed-batch", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--embed-batch", type=click.IntRange(min=1), default=256, show_default=True,
               help="Passager fra flere filer, der indlejres i ét kald (mindre tal: mindre hukommelse).")
 def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None, model: str | None,
                council: str | None, meeting_date: date | None, rebuild: bool, embed_batch: int) -> None:

@@ -55,8 +55,11 @@ def file_sha256(path: Path) -> str:
 
 
 # Passages embedded per call: several small meetings share one encode call, so the model runs
-# at its raw rate instead of paying per-call overhead on ~12 passages. Commits stay per meeting.
-EMBED_BATCH_PASSAGES = 64
+# near its raw rate. sentence-transformers sorts each call by length before batching by 32; in
+# calls of only 64 passages the batches mix lengths and pad more (measured: 81 % of raw, against
+# ~12 passages per meeting before batching: 72 %). The batch is committed together; each meeting
+# is still whole or absent.
+EMBED_BATCH_PASSAGES = 256
 
 
 @dataclass(frozen=True)
