@@ -216,6 +216,7 @@ def run_bench(out: Path, sizes: Sequence[int] = (1000, 10000), model: str | None
     embedder = load_embedder(model)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="raadgiver-bench-"))
+    keep = db is not None
     db = db or work / "db"
     try:
         meetings = synthetic(max(sizes))
@@ -265,13 +266,15 @@ def run_bench(out: Path, sizes: Sequence[int] = (1000, 10000), model: str | None
             startup_help_s=min(helps), ask_p50_s=percentile(asks, 50), ask_p95_s=percentile(asks, 95),
             sizes=tuple(points),
         )
-        write_bench(result, out)
+        command = f"raadgiver bench --out {out} --sizes {','.join(str(n) for n in sorted(sizes))}"
+        command += f" --model {model}" if model else ""
+        write_bench(result, out, command + (" --keep-db MAPPE" if keep else ""))
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def write_bench(result: BenchResult, out: Path) -> None:
+def write_bench(result: BenchResult, out: Path, command: str = "") -> None:
     """bench.json, bench.md (a table) and latency.png (latency against index size)."""
     import matplotlib
 
@@ -281,7 +284,7 @@ def write_bench(result: BenchResult, out: Path) -> None:
     (out / "bench.json").write_text(json.dumps(asdict(result), ensure_ascii=False, indent=2), encoding="utf-8")
     lines = [
         "# Rådgiver – hastighed og hukommelse", "",
-        f"Genskabes med `raadgiver bench --out {out} --sizes {','.join(str(p.passages) for p in result.sizes)}`.", "",
+        f"Genskabes med `{command or 'raadgiver bench --out ' + str(out)}` (2 kerner, ellers ledig maskine).", "",
         f"- Model: {result.model}",
         f"- Indlæsning: {result.ingest_passages_per_s:.1f} passager/s; rå encode af de samme tekster (modellen alene): "
         f"{result.raw_encode_passages_per_s:.1f} passager/s; forhold {result.ingest_to_raw_ratio:.0%}",
