@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -118,34 +119,16 @@ def ingest_files(
     """Bring files into the index, yielding one result per file in the order given.
 
     A bad file is reported and the rest still go in. Passages of consecutive files are embedded
-    together (up to ``batch_passages``); each meeting is still committed on its own.
+    and committed together (up to ``batch_passages``); each meeting is whole or absent.
     """
-    queue: list[PreparedMeeting | FileResult] = []
-    queued_sources: set[str] = set()
-
-    def flush() -> Iterator[FileResult]:
-        ready = [q for q in queue if isinstance(q, PreparedMeeting)]
-        written = iter(write_prepared(index, ready))
-        for q in queue:
-            if isinstance(q, FileResult):
-                yield q
-            else:
-                items, n_chunks = next(written)
-                assert q.path is not None
-                yield FileResult(q.path, "opdateret" if q.replaces else "ny", items=items, chunks=n_chunks)
-        queue.clear()
-        queued_sources.clear()
-
-    for path in paths:
-        if str(path.resolve()) in queued_sources:  # the same file twice: let the first one land first
-            yield from flush()
-        result = prepare_file(index, path, council, meeting_date, max_bytes)
-        queue.append(result)
-        if isinstance(result, PreparedMeeting):
-            queued_sources.add(result.meeting.source)
-        if sum(len(q.chunks) for q in queue if isinstance(q, PreparedMeeting)) >= batch_passages:
-            yield from flush()
-    yield from flush()
+    tasks = ((str(path.resolve()), partial(prepare_file, index, path, council, meeting_date, max_bytes))
+             for path in paths)
+    for done, written in _write_in_batches(index, tasks, batch_passages):
+        if isinstance(done, FileResult):
+            yield done
+        else:
+            assert done.path is not None and written is not None
+            yield FileResult(done.path, "opdateret" if done.replaces else "ny", items=written[0], chunks=written[1])
 
 
 def ingest_file(
@@ -162,21 +145,42 @@ def ingest_file(
 def add_meetings(index: Index, meetings: Iterable[Meeting],
                  batch_passages: int = EMBED_BATCH_PASSAGES) -> Iterator[tuple[int, int]]:
     """Chunk, embed and write meetings (items, passages per meeting), batching the embedding calls."""
-    batch: list[PreparedMeeting] = []
-    for meeting in meetings:
-        if any(p.meeting.source == meeting.source for p in batch):
-            yield from write_prepared(index, batch)
-            batch = []
-        batch.append(prepare_meeting(index, meeting))
-        if sum(len(p.chunks) for p in batch) >= batch_passages:
-            yield from write_prepared(index, batch)
-            batch = []
-    yield from write_prepared(index, batch)
+    tasks = ((m.source, partial(prepare_meeting, index, m)) for m in meetings)
+    for _, written in _write_in_batches(index, tasks, batch_passages):
+        assert written is not None
+        yield written
 
 
 def add_meeting(index: Index, meeting: Meeting) -> tuple[int, int]:
     """Chunk, embed and write one meeting, replacing an earlier version of the same source."""
     return next(iter(add_meetings(index, [meeting])))
+
+
+Task = tuple[str, Callable[[], "PreparedMeeting | FileResult"]]
+
+
+def _write_in_batches(index: Index, tasks: Iterable[Task], batch_passages: int
+                      ) -> Iterator[tuple[PreparedMeeting | FileResult, tuple[int, int] | None]]:
+    """Prepare each (source, prepare) task in turn and write the prepared ones in batches.
+
+    Yields every task's outcome in order, with (items, passages) once written. A source already
+    waiting in the batch is written first, so its second copy sees it committed.
+    """
+    queue: list[PreparedMeeting | FileResult] = []
+
+    def flush() -> Iterator[tuple[PreparedMeeting | FileResult, tuple[int, int] | None]]:
+        written = iter(write_prepared(index, [q for q in queue if isinstance(q, PreparedMeeting)]))
+        for q in queue:
+            yield q, next(written) if isinstance(q, PreparedMeeting) else None
+        queue.clear()
+
+    for source, prepare in tasks:
+        if any(isinstance(q, PreparedMeeting) and q.meeting.source == source for q in queue):
+            yield from flush()
+        queue.append(prepare())
+        if sum(len(q.chunks) for q in queue if isinstance(q, PreparedMeeting)) >= batch_passages:
+            yield from flush()
+    yield from flush()
 
 
 def write_prepared(index: Index, batch: Sequence[PreparedMeeting]) -> list[tuple[int, int]]:

@@ -374,7 +374,8 @@ def full(raadgiver: Raadgiver, tmp_path_factory: pytest.TempPathFactory) -> Iter
             (folder / name).write_text(text, encoding="utf-8")
             expected[str((folder / name).resolve())] = [it.section for it in items]
         db = disk / "db"
-        first = raadgiver("ingest", folder, "--model", "hash", db=db)
+        # Small batches: several commits land before the disk fills (a batch is committed whole).
+        first = raadgiver("ingest", folder, "--model", "hash", "--embed-batch", "10", db=db)
         read_while_full = raadgiver("items", "--json", db=db)
         grown = subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=False, capture_output=True,
                                text=True)
