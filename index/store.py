@@ -266,8 +266,8 @@ class Index:
             tmp = self.db_dir / "manifest.json.tmp"
             # One line per meeting: readable, and without indent= json uses its fast C encoder.
             lines = ",\n".join(json.dumps(m, ensure_ascii=False) for m in data["meetings"])
-            head = json.dumps({k: v for k, v in data.items() if k != "meetings"}, ensure_ascii=False)
-            tmp.write_text(f'{head[:-1]}, "meetings": [\n{lines}\n]}}\n', encoding="utf-8")
+            top = json.dumps(head, ensure_ascii=False)
+            tmp.write_text(f'{top[:-1]}, "meetings": [\n{lines}\n]}}\n', encoding="utf-8")
             os.replace(tmp, self.db_dir / "manifest.json")
 
     def recover(self) -> int:
