@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -30,6 +29,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from tests.llm_server import wait_ready  # noqa: E402  (the server prints the READY line this reads)
 
 DEMO = REPO / "demo" / "minutes"
 FIRST = "Hvad mente rådet om open source?"
@@ -58,17 +59,11 @@ def start_server(max_new_tokens: int) -> tuple[subprocess.Popen[str], str, float
     proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "llm_server.py"), "--port", "0",
                              "--max-new-tokens", str(max_new_tokens)],
                             stdout=subprocess.PIPE, stderr=sys.stderr, text=True, env=env, cwd=REPO)
-    first: list[str] = []
-    stdout = proc.stdout
-    assert stdout is not None
-    reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout=1200)
-    line = first[0].strip() if first else ""
-    if not line.startswith("READY "):
+    port, line = wait_ready(proc, timeout=1200)
+    if port is None:
         proc.kill()
         raise SystemExit(f"the test model server did not start (exit {proc.poll()}, stdout {line!r})")
-    return proc, f"http://127.0.0.1:{int(line.split()[1])}/v1", time.perf_counter() - t0
+    return proc, f"http://127.0.0.1:{port}/v1", time.perf_counter() - t0
 
 
 def outcome(answer: Any) -> str:

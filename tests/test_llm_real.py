@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ import pytest
 
 from chat_app.prompt import CITATION_MARK, NOT_FOUND, check_reply
 from tests import llm_server
-from tests.conftest import REPO, Raadgiver, cli_env
+from tests.conftest import REPO, Raadgiver, cli_env, stop
 
 pytestmark = pytest.mark.slow
 
@@ -134,12 +133,7 @@ def model_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMod
     try:
         yield model
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -148,18 +142,12 @@ def local_model(model_process: LocalModel) -> LocalModel:
     if model_process.port:
         return model_process
     t0 = time.monotonic()
-    first: list[str] = []
-    stdout = model_process.proc.stdout
-    assert stdout is not None
-    reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout=900)
-    line = first[0].strip() if first else ""
-    if not line.startswith("READY "):
+    port, line = llm_server.wait_ready(model_process.proc, timeout=900)
+    if port is None:
         model_process.proc.kill()
         pytest.fail(f"the test model server did not start (exit {model_process.proc.poll()}, stdout {line!r}):\n"
                     + model_process.log.read_text(encoding="utf-8")[-4000:])
-    model_process.port = int(line.split()[1])
+    model_process.port = port
     model_process.ready_s = time.monotonic() - t0
     return model_process
 

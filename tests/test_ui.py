@@ -36,7 +36,7 @@ from chat_app.ui import (
     safe_name,
     store_upload,
 )
-from tests.conftest import REPO, Raadgiver, cli_env
+from tests.conftest import REPO, Raadgiver, cli_env, stop
 
 DEMO = REPO / "demo" / "minutes"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -217,12 +217,7 @@ def served(raadgiver: Raadgiver, tmp_path_factory: pytest.TempPathFactory) -> It
         status = Client(url, verbose=False).predict([handle_file(str(p)) for p in files], api_name="/add_minutes")[0]
         yield Served(url, db, base, first_config, empty_answer, status)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def ask(url: str, question: str, history: list[dict[str, Any]] | None = None, council: str = ALL_COUNCILS,
