@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from datetime import date
 
 import numpy as np
 
 from chat_app.generate import Generator, GeneratorFailed
+from chat_app.positions import ROLE_LABEL, Sentence, item_sentences, pick
 from chat_app.prompt import (
     Citation,
     best_quote,
@@ -18,22 +21,42 @@ from chat_app.prompt import (
     render_prompt,
     sentences,
 )
+from chat_app.refs import MONTH_NAMES, missing_council, missing_date
 from index.lexical import tokenize
 from index.store import SECTION_REF, Hit, Index
 from index.vector import Where
 from ingest.parse import CASE_NUMBER
 
-# Chosen from measurements on both evaluation sets (eval/questions/real.jsonl and demo.jsonl, see
-# README "Afvisning"): e5 cosine similarities are compressed (0.75–0.93), so the absolute level says
-# little; how far the best item stands out from the next nine does. Every unanswerable question had
-# a margin ≤ 0.021, every plainly worded answerable one ≥ 0.022 or most of its words in the item.
-MIN_MARGIN = 0.022
-MIN_COVERAGE = 0.6
+# The answerability model: a logistic score over features of the retrieval (see Support). Its
+# weights and threshold are fitted on the dev halves of the question sets only, over indexes of one
+# meeting, of all real minutes and of real + demo minutes (eval/answerability.py; README
+# "Afvisning"), and reported on the test halves.
+SUPPORT_WEIGHTS: dict[str, float] = {"bias": 0.0, "top": 0.0, "margin": 0.0, "sentence": 0.0, "weighted": 3.0,
+                                     "known": 3.0, "coverage": 0.0}
+SUPPORT_THRESHOLD = 2.0
+# Items whose best passage is this close to the best item's are cited too (cosine); a change
+# question wants every meeting that touched the theme.
+SPREAD = 0.02
+CHANGE_SPREAD = 0.03
+MAX_ITEMS = 8  # supporting items cited at most; the first SHOWN get their positions in the answer
+SHOWN = 4
 CHANGE_QUESTION = re.compile(
     r"udvikl|ændret|ændre[ts]?\b|over tid|tidligere|hidtil|skiftet|forandr|holdning.*(nu|i dag|siden)|"
     r"changed?|evolv|over time|develop",
     re.I,
 )
+# Words that ask, not what is asked about: a question is not off-topic for using them.
+QUESTION_WORDS = (
+    "mente mener sagde siger synes tænkte fortæl beskriv forklar opsummer gerne vide ved kan giv "
+    "besluttede beslutte beslutning holdning holdninger rådet udvalget råd udvalg mødet møde møder "
+    "referat referater punkt punkter sag sagen hvad hvilke hvilken drøftede drøftelse konkluderede "
+    "what did council committee say decide think meeting minutes"
+)
+
+
+@lru_cache(maxsize=1)
+def _question_terms() -> frozenset[str]:
+    return frozenset(tokenize(QUESTION_WORDS))
 REFUSAL_TEXT = (
     "Jeg kan ikke finde noget i referaterne, der besvarer spørgsmålet. "
     "Prøv at omformulere det, eller søg efter et sagsnummer eller et punkt."
@@ -51,6 +74,8 @@ class Answer:
     removed_citations: tuple[int, ...] = ()
     note: str = ""
     prompt: str | None = None
+    support: Support | None = None
+    more: int = 0  # supporting items beyond those whose positions the answer states
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -65,6 +90,8 @@ class Answer:
             "generator": self.generator,
             "note": self.note,
             "removed_citations": list(self.removed_citations),
+            "more_items": self.more,
+            "support": self.support.to_json() if self.support else None,
         }
 
 
@@ -76,27 +103,63 @@ def coverage(question: str, text: str) -> float:
 
 @dataclass(frozen=True)
 class Support:
-    """How well the index supports answering a question."""
+    """How well the index supports answering a question: the features of the decision."""
 
-    margin: float  # best dense similarity minus the mean of the next nine items'
-    coverage: float  # share of the question's words found in the best hybrid item
-    direct: bool  # the question names a case number or a section
+    top: float  # best dense similarity (cosine) of a passage
+    margin: float  # best item's similarity minus the mean of the next nine items'
+    sentence: float  # best cosine of a single sentence of the top items: the answer itself must match
+    weighted: float  # rarity-weighted share of the question's words found in one of the top items
+    known: float  # rarity-weighted share of the question's words that occur anywhere in the index
+    coverage: float  # plain share of the question's words found in one of the top items
+    direct: bool  # the question names a case number or a section that the index has
+    missing: str = ""  # a reference (date, council, section) the index does not hold: why to refuse
+
+    def features(self) -> dict[str, float]:
+        return {"top": self.top, "margin": self.margin, "sentence": self.sentence, "weighted": self.weighted,
+                "known": self.known, "coverage": self.coverage}
+
+    def score(self, weights: dict[str, float] | None = None) -> float:
+        w = weights or SUPPORT_WEIGHTS
+        return w.get("bias", 0.0) + sum(w.get(k, 0.0) * v for k, v in self.features().items())
 
     @property
     def answerable(self) -> bool:
-        return self.direct or self.margin >= MIN_MARGIN or self.coverage >= MIN_COVERAGE
+        if self.missing:
+            return False
+        return self.direct or self.score() >= SUPPORT_THRESHOLD
+
+    def to_json(self) -> dict[str, object]:
+        return {**{k: round(v, 4) for k, v in self.features().items()}, "score": round(self.score(), 4),
+                "direct": self.direct, "missing": self.missing}
 
 
-def measure_support(index: Index, query: str, hits: Sequence[Hit], where: Where = Where()) -> Support:
-    """Margin of the dense ranking and word coverage of the best hits."""
+def content_terms(question: str) -> list[str]:
+    """The question's stemmed words, less those that only ask."""
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in _question_terms()]
+
+
+def measure_support(index: Index, query: str, hits: Sequence[Hit], where: Where = Where(),
+                    scored: Sequence[Sequence[tuple[Sentence, float]]] = ()) -> Support:
+    """The features of ``Support`` for a question and its hits (``scored``: sentences per hit)."""
     dense = index.search(query, k=10, mode="dense", where=where) if index.embedder is not None else []
     sims = [h.similarity for h in dense]
-    if len(sims) >= 3:
+    if len(sims) >= 2:
         margin = sims[0] - float(np.mean(sims[1:]))
     else:
-        margin = sims[0] - 0.80 if sims else 0.0  # too few items to compare: fall back to the level
-    cov = max((coverage(query, f"{h.chunk.title} {h.chunk.text}") for h in hits[:3]), default=0.0)
-    return Support(margin=margin, coverage=cov, direct=is_direct(query))
+        margin = 0.0
+    terms = content_terms(query)
+    idf = index.term_idf(terms)
+    total = sum(idf.values()) or 1.0
+    known = sum(w for t, w in idf.items() if index.term_known(t)) / total if terms else 1.0
+    best_w = best_c = 0.0
+    for h in hits[:3]:
+        words = set(tokenize(f"{h.chunk.title} {index.item_text(h.chunk)}"))
+        if terms:
+            best_w = max(best_w, sum(w for t, w in idf.items() if t in words) / total)
+            best_c = max(best_c, sum(1 for t in terms if t in words) / len(terms))
+    sentence = max((r for sents in scored[:3] for _, r in sents), default=0.0)
+    return Support(top=sims[0] if sims else 0.0, margin=margin, sentence=sentence, weighted=best_w, known=known,
+                   coverage=best_c, direct=is_direct(query))
 
 
 def retrieval_query(question: str, history: Sequence[tuple[str, str]]) -> str:
@@ -110,26 +173,40 @@ def is_direct(question: str) -> bool:
     return bool(CASE_NUMBER.search(question) or re.search(r"\b(?:punkt|pkt\.?)\s*\d", question, re.I))
 
 
-def _quotes(index: Index, question: str, hits: Sequence[Hit], per_item: int = 1) -> list[str]:
-    """For each hit, its sentence(s) closest to the question (verbatim from the passage)."""
-    cands = [[s for s in sentences(h.chunk.text) if len(s) > 25][:14] or [h.chunk.text.strip()] for h in hits]
+def score_sentences(index: Index, question: str, hits: Sequence[Hit]) -> list[list[tuple[Sentence, float]]]:
+    """Each hit's item split into sentences with roles, each scored by cosine to the question."""
+    per_item = [item_sentences(index.item_text(h.chunk)) or [Sentence(h.chunk.text.strip(), "", "discussion")]
+                for h in hits]
     if index.embedder is None:
-        return [c[0] for c in cands]
-    flat = [s for c in cands for s in c]
+        return [[(s, 0.0) for s in sents] for sents in per_item]
+    flat = [s.text for sents in per_item for s in sents]
     qv = index.query_vector(question)
-    sv = index.embedder.embed(flat, "passage")
-    scores = sv @ qv
+    scores = index.embedder.embed(flat, "passage") @ qv if flat else np.zeros(0)
     out, pos = [], 0
-    for c in cands:
-        part = scores[pos : pos + len(c)]
-        order = np.argsort(-part)[:per_item]
-        out.append(" … ".join(c[i] for i in sorted(order)) if per_item > 1 else c[int(order[0])])
-        pos += len(c)
+    for sents in per_item:
+        out.append([(s, float(scores[pos + i])) for i, s in enumerate(sents)])
+        pos += len(sents)
     return out
 
 
+def _key(h: Hit) -> tuple[str, str]:
+    return (h.chunk.source, h.chunk.section)
+
+
+def _scored_for(index: Index, question: str, hits: Sequence[Hit],
+                cache: dict[tuple[str, str], list[tuple[Sentence, float]]]) -> list[list[tuple[Sentence, float]]]:
+    """``score_sentences`` for ``hits``, reusing items already scored."""
+    todo = [h for h in hits if _key(h) not in cache]
+    cache.update({_key(h): sc for h, sc in zip(todo, score_sentences(index, question, todo))})
+    return [cache[_key(h)] for h in hits]
+
+
+def _date_label(d: date | None) -> str:
+    return f"{d.day}. {MONTH_NAMES[d.month]} {d.year}" if d else "ukendt dato"
+
+
 def _where_label(c: Citation) -> str:
-    return f"{c.council}, møde {c.meeting_date.isoformat() if c.meeting_date else 'ukendt dato'}, pkt. {c.section} \"{c.title}\""
+    return f"{c.council}, møde {_date_label(c.meeting_date)}, pkt. {c.section} \"{c.title}\""
 
 
 def _shown(quote: str) -> str:
@@ -138,27 +215,50 @@ def _shown(quote: str) -> str:
     return quote.replace("[", "(").replace("]", ")")
 
 
-def extractive(index: Index, question: str, hits: Sequence[Hit], change: bool) -> Answer:
-    """An answer built from the most relevant sentences of the best items, each cited."""
-    quotes = _quotes(index, question, hits)
-    cites = [citation_for(h.chunk, q) for h, q in zip(hits, quotes)]
+def extractive(hits: Sequence[Hit], scored: Sequence[Sequence[tuple[Sentence, float]]], change: bool,
+               support: Support | None = None) -> Answer:
+    """The council's position per item, verbatim and cited; further items named, not quoted."""
+    order = list(range(len(hits)))
+    if change:  # newest first: the current position leads, how it got there follows
+        order.sort(key=lambda i: (hits[i].chunk.meeting_date is not None, hits[i].chunk.meeting_date), reverse=True)
+    cites: list[Citation] = []
+    lines: list[str] = []
     if change:
-        order = sorted(range(len(cites)), key=lambda i: (cites[i].meeting_date is not None, cites[i].meeting_date), reverse=True)
-        cites = [cites[i] for i in order]
-        lines = ["Sådan har rådets behandling af emnet udviklet sig (nyeste først):", ""]
-        for n, c in enumerate(cites, start=1):
-            mark = " – seneste holdning" if n == 1 else ""
-            lines.append(f"{n}. {_where_label(c)}{mark}: »{_shown(c.quote)}« [{n}]")
-    else:
-        lines = [f"Referaterne omtaler emnet i {len(cites)} punkt{'er' if len(cites) != 1 else ''}:" if len(cites) > 1
-                 else "Referaterne omtaler emnet her:", ""]
-        for n, c in enumerate(cites, start=1):
-            lines.append(f"{n}. {_where_label(c)}: »{_shown(c.quote)}« [{n}]")
-    return Answer(answer="\n".join(lines), refused=False, citations=tuple(cites))
+        lines += ["Sådan har rådets behandling af emnet udviklet sig (nyeste først):", ""]
+    more: list[str] = []
+    for n, i in enumerate(order, start=1):
+        chosen = pick(list(scored[i])) or [Sentence(hits[i].chunk.text.strip(), "", "discussion")]
+        cite = citation_for(hits[i].chunk, chosen[0].text)
+        cites.append(cite)
+        if n > SHOWN:
+            more.append(f"pkt. {cite.section} \"{cite.title}\" ({_date_label(cite.meeting_date)}) [{n}]")
+            continue
+        mark = " – seneste holdning" if change and n == 1 else ""
+        lines.append(f"{_where_label(cite)}{mark}:")
+        for s in chosen:
+            lines.append(f"- {ROLE_LABEL[s.role]}: »{_shown(s.text)}« [{n}]")
+        lines.append("")
+    if more:
+        lines.append(f"Yderligere {len(more)} punkt{'er' if len(more) != 1 else ''} omtaler emnet: " + "; ".join(more) + ".")
+    return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites), support=support,
+                  more=len(more))
 
 
-def _refusal() -> Answer:
-    return Answer(answer=REFUSAL_TEXT, refused=True, citations=())
+def _refusal(text: str = REFUSAL_TEXT, support: Support | None = None) -> Answer:
+    return Answer(answer=text, refused=True, citations=(), support=support)
+
+
+def missing_reference(index: Index, question: str, where: Where) -> str:
+    """Why the index cannot hold the answer: a date, council or section it does not have ("" if none)."""
+    meetings = index.manifest.meetings
+    ref = missing_date(question, (date.fromisoformat(m.meeting_date) if m.meeting_date else None for m in meetings))
+    if ref is not None:
+        return f"Der er ingen referater fra {ref.label()} i de indlæste møder."
+    council = missing_council(question, (m.council for m in meetings),
+                              mentioned=lambda name: all(index.term_known(t) for t in tokenize(name)))
+    if council is not None:
+        return f"Der er ingen referater fra {council} i de indlæste møder."
+    return ""
 
 
 def stream_answer(
@@ -168,53 +268,70 @@ def stream_answer(
     generator: Generator | None = None,
     where: Where = Where(),
     history: Sequence[tuple[str, str]] = (),
-    k: int = 5,
+    k: int = 10,
 ) -> Iterator[str | Answer]:
     """Yield text as an LLM produces it, then the checked Answer (always last)."""
     query = retrieval_query(question, history)
     change = bool(CHANGE_QUESTION.search(question))
-    hits = index.search(query, k=8 if change else k, where=where)
-    support = measure_support(index, query, hits, where)
+    hits = index.search(query, k=k, where=where)
     named = CASE_NUMBER.search(question)
     case = where.case_number or (named.group(1) if named else None)
+    direct = False
     if case:
         # A question about one case is answered from that case's items only.
         hits = [h for h in hits if h.chunk.case_number == case]
         if not hits:
-            yield replace(_refusal(), answer=f"Sagsnummeret {case} findes ikke i de indlæste referater.")
+            yield _refusal(f"Sagsnummeret {case} findes ikke i de indlæste referater.")
             return
-        support = replace(support, direct=True)
+        direct = True
     section = SECTION_REF.search(question)
     if section and not case:
-        hits = [h for h in hits if h.chunk.section == section.group(1)] or hits
-    if not hits or not support.answerable:
+        same = [h for h in hits if h.chunk.section == section.group(1)]
+        if not same:
+            yield _refusal(f"Punkt {section.group(1)} findes ikke i de indlæste referater.")
+            return
+        hits, direct = same, True
+    missing = "" if direct else missing_reference(index, question, where)
+    if missing:
+        yield _refusal(missing)
+        return
+    if not hits:
         yield _refusal()
         return
+    scored = score_sentences(index, query, hits[:3])
+    cache = {_key(h): sc for h, sc in zip(hits, scored)}
+    support = measure_support(index, query, hits, where, scored)
+    if direct:
+        support = replace(support, direct=True)
+    if not support.answerable:
+        yield _refusal(support=support)
+        return
     best = hits[0].similarity
-    # Cite the items close to the best one; a change question wants every meeting that touched it.
-    spread = 0.03 if change else 0.02
-    good = [h for h in hits if support.direct or h.similarity >= best - spread or h.rank == 1]
-    good = good[: (6 if change else 3)]
+    spread = CHANGE_SPREAD if change else SPREAD
+    good = [h for h in hits if support.direct or h.similarity >= best - spread or h.rank == 1][:MAX_ITEMS]
     if generator is None:
-        yield extractive(index, query, good, change)
+        yield extractive(good, _scored_for(index, query, good, cache), change, support)
         return
     messages = build_prompt(question, [h.chunk for h in good], history)
     prompt = render_prompt(messages)
     parts: list[str] = []
+
+    def fallback() -> Answer:
+        return extractive(good, _scored_for(index, query, good, cache), change, support)
+
     try:
         for piece in generator.generate(messages):
             parts.append(piece)
             yield piece
     except GeneratorFailed as exc:
-        yield replace(extractive(index, query, good, change), note=f"Sprogmodellen fejlede ({exc}); viser uddrag i stedet.",
-                      prompt=prompt)
+        yield replace(fallback(), note=f"Sprogmodellen fejlede ({exc}); viser uddrag i stedet.", prompt=prompt)
         return
     checked = check_reply("".join(parts), len(good))
     if checked.says_not_found and not checked.cited:
         yield replace(_refusal(), generator=generator.name, prompt=prompt)
         return
     if not checked.cited:
-        yield replace(extractive(index, query, good, change), removed_citations=checked.removed, prompt=prompt,
+        yield replace(fallback(), removed_citations=checked.removed, prompt=prompt,
                       note="Sprogmodellens svar havde ingen gyldige kildehenvisninger; viser uddrag i stedet.")
         return
     cites = []
@@ -227,7 +344,7 @@ def stream_answer(
     text = re.sub(r"\[(\d+)\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", checked.text)
     note = f"Fjernede henvisninger til kilder, der ikke fandtes: {list(checked.removed)}" if checked.removed else ""
     yield Answer(answer=text, refused=False, citations=tuple(cites), generator=generator.name,
-                 removed_citations=checked.removed, note=note, prompt=prompt)
+                 removed_citations=checked.removed, note=note, prompt=prompt, support=support)
 
 
 def answer_question(index: Index, question: str, **kw: object) -> Answer:

@@ -91,3 +91,13 @@ class Bm25:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+    def doc_freq(self, token: str) -> int:
+        """In how many documents a (tokenized) term occurs; 0 when it is not in the vocabulary."""
+        if self.size == 0:
+            return 0
+        tid = getattr(self._model, "vocab_dict", {}).get(token)
+        if tid is None:
+            return 0
+        indptr = self._model.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])

@@ -5,12 +5,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
@@ -439,6 +440,16 @@ class Index:
         basis = json.dumps([TOKENIZER_VERSION, self.manifest.generation, self.manifest.chunk_size,
                             self.manifest.chunk_overlap, [(m.source, m.content_hash, m.chunks) for m in self.manifest.meetings]])
         return self.db_dir / LEXICAL_DIR / hashlib.sha256(basis.encode()).hexdigest()[:24]
+
+    def term_idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """Rarity of each tokenized term among the index's passages (BM25's idf; unknown terms rarest)."""
+        bm25, ids, _ = self._bm25_index()
+        n = max(len(ids), 1)
+        return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t in terms for df in [bm25.doc_freq(t)]}
+
+    def term_known(self, term: str) -> bool:
+        """Whether a tokenized term occurs anywhere in the index."""
+        return self._bm25_index()[0].doc_freq(term) > 0
 
     # ------------------------------------------------------------------ items
 
