@@ -368,8 +368,8 @@ def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questio
     import tempfile
 
     from eval.dataset import QuestionFileError, load_questions, load_xquad
-    from eval.report import to_json, write_report
-    from eval.run import QUESTION_SETS, evaluate, index_xquad
+    from eval.report import split_markdown, to_json, write_report
+    from eval.run import QUESTION_SETS, evaluate, index_xquad, split_of
     from index.store import open_index
 
     command = "raadgiver " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -382,9 +382,20 @@ def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questio
             sys.exit(2)
         embedder = _embedder(model)
         results = {}
+        halves = {"dev": split_of(qs, "dev"), "test": split_of(qs, "test")}
         with open_index(_db(db), embedder, chroma_url=chroma_url) as index:
-            results["questions"] = evaluate(index, qs, dataset=str(path), answers=not no_answers, command=command)
-        report = write_report(results["questions"], out)
+            if halves["dev"] and halves["test"]:
+                for half, hq in halves.items():
+                    results[half] = evaluate(index, hq, dataset=f"{path} ({half})", answers=not no_answers,
+                                             command=command)
+            else:  # a set without a dev/test split is reported whole
+                results["questions"] = evaluate(index, qs, dataset=str(path), answers=not no_answers, command=command)
+        for name, res in results.items():
+            report = write_report(res, out / name if len(results) > 1 else out)
+        if len(results) > 1:
+            out.mkdir(parents=True, exist_ok=True)
+            report = out / "report.md"
+            report.write_text(split_markdown(results), encoding="utf-8")
         if xquad is not None:
             docs, xqs = load_xquad(xquad, limit_docs=xquad_docs)
             with tempfile.TemporaryDirectory() as tmp, open_index(Path(tmp), embedder, create=True, write=True) as xi:
@@ -403,8 +414,9 @@ def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questio
             click.echo(f"{m.mode:10} {s.hit1:6.3f} {s.hit3:6.3f} {s.mrr:6.3f} {s.ndcg10:8.3f} {s.n:4d}")
         if res.answers:
             a = res.answers
-            click.echo(f"Svar: gyldige kildehenvisninger {a.citation_valid_share:.1%}, afvisning af ubesvarbare "
-                       f"{a.refusal_rate_unanswerable:.1%}, fejlagtige afvisninger {a.false_refusal_rate:.1%}, "
+            click.echo(f"Svar: gyldige kildehenvisninger {a.citation_valid_share:.1%}, afvisning af dem, der skal "
+                       f"afvises {a.refusal_rate_unanswerable:.1%}, fejlagtige afvisninger {a.false_refusal_rate:.1%}, "
+                       f"svar med forventede fakta {a.answer_recall:.1%}, "
                        f"svartid p50 {a.latency_p50_s:.2f} s / p95 {a.latency_p95_s:.2f} s")
     click.echo(f"\nRapport: {report}")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,14 @@ KIND_LABELS: dict[str, str] = {
     "case_number": "sagsnummer",
     "change": "ændring",
     "unanswerable": "ubesvarbart",
+    "person": "person",
+    "typo": "tastefejl",
+    "folded": "aa/ae/oe",
+    "part": "del af punkt",
+    "nuance": "nuance",
+    "off_domain": "uden for emnet",
+    "near_domain": "nær emnet",
+    "missing_ref": "ukendt møde/sag",
 }
 MODE_LABELS: dict[str, str] = {"dense": "semantisk (dense)", "lexical": "ord (BM25)", "hybrid": "hybrid"}
 
@@ -58,6 +66,10 @@ class AnswerFigures:
     n_unanswerable: int
     latency_p50_s: float
     latency_p95_s: float
+    answer_recall: float = float("nan")  # share of answers holding every must-contain fact
+    answer_recall_per_kind: dict[str, float] = field(default_factory=dict)
+    refusal_per_kind: dict[str, float] = field(default_factory=dict)  # must-refuse kinds: share refused
+    n_with_facts: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,10 @@ def to_json(result: EvalResult) -> dict[str, Any]:
             "n_unanswerable": result.answers.n_unanswerable,
             "latency_p50_s": _num(result.answers.latency_p50_s),
             "latency_p95_s": _num(result.answers.latency_p95_s),
+            "answer_recall": _num(result.answers.answer_recall),
+            "answer_recall_per_kind": {k: _num(v) for k, v in result.answers.answer_recall_per_kind.items()},
+            "refusal_per_kind": {k: _num(v) for k, v in result.answers.refusal_per_kind.items()},
+            "n_with_facts": result.answers.n_with_facts,
         },
     }
 
@@ -204,9 +220,17 @@ def _markdown(result: EvalResult, charts: dict[str, str]) -> str:
             f"| gyldige kildehenvisninger | {fmt_share(a.citation_valid_share)} |",
             f"| afviste ubesvarbare spørgsmål ({a.n_unanswerable}) | {fmt_share(a.refusal_rate_unanswerable)} |",
             f"| fejlagtigt afviste besvarbare spørgsmål ({a.n_answerable}) | {fmt_share(a.false_refusal_rate)} |",
+            f"| svar med alle forventede fakta ({a.n_with_facts}) | {fmt_share(a.answer_recall)} |",
             f"| svartid, median | {fmt(a.latency_p50_s, 1)} s |",
             f"| svartid, 95-percentil | {fmt(a.latency_p95_s, 1)} s |",
         ]
+
+        if a.answer_recall_per_kind or a.refusal_per_kind:
+            lines += ["", "| type | svar med forventede fakta | afvist |", "|---|---:|---:|"]
+            for kind, v in a.answer_recall_per_kind.items():
+                lines.append(f"| {KIND_LABELS.get(kind, kind)} | {fmt_share(v)} | |")
+            for kind, v in a.refusal_per_kind.items():
+                lines.append(f"| {KIND_LABELS.get(kind, kind)} | | {fmt_share(v)} |")
 
     lines += ["", "## Dårligste spørgsmål", ""]
     if result.worst:
@@ -277,3 +301,39 @@ def _write_charts(result: EvalResult, out_dir: Path) -> dict[str, str]:
 def _zero_nan(x: float) -> float:
     # A kind with no answerable questions draws as an empty bar, not a crash.
     return 0.0 if math.isnan(x) else x
+
+
+def split_markdown(results: dict[str, EvalResult]) -> str:
+    """Dev and test halves side by side: what was tuned on, and what it says about unseen questions."""
+    names = list(results)
+    lines = ["# Evaluering: dev og test side om side", "",
+             "Regler, tærskler og vægte er valgt på dev-halvdelen; test-halvdelen er ikke brugt til at vælge noget.",
+             "", "```", next(iter(results.values())).command if results else "", "```", "",
+             "| mål | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    modes = [m.mode for m in next(iter(results.values())).modes] if results else []
+    for mode in modes:
+        for key, label in (("hit1", "hit@1"), ("hit3", "hit@3")):
+            cells = [fmt(getattr(next(m for m in r.modes if m.mode == mode).summary, key)) for r in results.values()]
+            lines.append(f"| {MODE_LABELS.get(mode, mode)} {label} | " + " | ".join(cells) + " |")
+    kinds = sorted({k for r in results.values() for m in r.modes if m.mode == "hybrid" for k in m.per_kind})
+    for kind in kinds:
+        cells = []
+        for r in results.values():
+            ks = next(m for m in r.modes if m.mode == "hybrid").per_kind.get(kind)
+            cells.append("–" if ks is None or ks.n == 0 else f"{fmt(ks.hit1)} / {fmt(ks.hit3)} ({ks.n})")
+        lines.append(f"| hybrid hit@1 / hit@3: {KIND_LABELS.get(kind, kind)} | " + " | ".join(cells) + " |")
+    if all(r.answers for r in results.values()):
+        ans = [r.answers for r in results.values() if r.answers]
+        lines += [
+            "| gyldige kildehenvisninger | " + " | ".join(fmt_share(a.citation_valid_share) for a in ans) + " |",
+            "| svar med forventede fakta | " + " | ".join(fmt_share(a.answer_recall) for a in ans) + " |",
+            "| afviste (skal afvises) | " + " | ".join(f"{fmt_share(a.refusal_rate_unanswerable)} ({a.n_unanswerable})" for a in ans) + " |",
+            "| fejlagtigt afviste | " + " | ".join(f"{fmt_share(a.false_refusal_rate)} ({a.n_answerable})" for a in ans) + " |",
+        ]
+        for kind in sorted({k for a in ans for k in a.answer_recall_per_kind}):
+            lines.append(f"| fakta i svar: {KIND_LABELS.get(kind, kind)} | "
+                         + " | ".join(fmt_share(a.answer_recall_per_kind.get(kind, float("nan"))) for a in ans) + " |")
+        for kind in sorted({k for a in ans for k in a.refusal_per_kind}):
+            lines.append(f"| afvist: {KIND_LABELS.get(kind, kind)} | "
+                         + " | ".join(fmt_share(a.refusal_per_kind.get(kind, float("nan"))) for a in ans) + " |")
+    return "\n".join(lines) + "\n"

@@ -94,23 +94,44 @@ def citation_valid(index: Index, q: Question, answer: Answer, retrieved: set[tup
     return out
 
 
+MUST_REFUSE_KINDS = frozenset({"unanswerable", "off_domain", "near_domain", "missing_ref"})
+
+
+def must_refuse(q: Question) -> bool:
+    return q.kind in MUST_REFUSE_KINDS
+
+
+def contains_fact(answer_text: str, fact: str) -> bool:
+    """A must-contain fact ("12 måneder", alternatives as "a|b") occurs in the answer, case and spacing aside."""
+    text = " ".join(answer_text.lower().split())
+    return any(" ".join(alt.lower().split()) in text for alt in fact.split("|") if alt.strip())
+
+
 def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures:
-    """Refusal rates, citation validity and latency of the extractive answerer."""
+    """Refusal rates, answer recall, citation validity and latency of the extractive answerer."""
     latencies: list[float] = []
     valid: list[bool] = []
     refused_unans = refused_ans = n_unans = n_ans = 0
+    recall: dict[str, list[bool]] = {}
+    refusal: dict[str, list[bool]] = {}
     for q in questions:
         start = time.perf_counter()
         answer = answer_question(index, q.question)
         latencies.append(time.perf_counter() - start)
-        retrieved = {(h.chunk.source, h.chunk.section) for h in index.search(q.question, k=8)}
+        retrieved = {(h.chunk.source, h.chunk.section) for h in index.search(q.question, k=10)}
         valid += citation_valid(index, q, answer, retrieved)
-        if q.kind == "unanswerable":
+        if must_refuse(q):
             n_unans += 1
             refused_unans += answer.refused
+            refusal.setdefault(q.kind, []).append(answer.refused)
         else:
             n_ans += 1
             refused_ans += answer.refused
+            facts = tuple(getattr(q, "must_contain", ()) or ())
+            if facts:
+                recall.setdefault(q.kind, []).append(
+                    not answer.refused and all(contains_fact(answer.answer, f) for f in facts))
+    every = [x for v in recall.values() for x in v]
     return AnswerFigures(
         citation_valid_share=sum(valid) / len(valid) if valid else float("nan"),
         refusal_rate_unanswerable=refused_unans / n_unans if n_unans else float("nan"),
@@ -119,7 +140,16 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
         n_unanswerable=n_unans,
         latency_p50_s=percentile(latencies, 50),
         latency_p95_s=percentile(latencies, 95),
+        answer_recall=sum(every) / len(every) if every else float("nan"),
+        answer_recall_per_kind={k: sum(v) / len(v) for k, v in sorted(recall.items())},
+        refusal_per_kind={k: sum(v) / len(v) for k, v in sorted(refusal.items())},
+        n_with_facts=len(every),
     )
+
+
+def split_of(questions: Sequence[Question], split: str | None) -> list[Question]:
+    """The dev or test half of a set (all questions for None)."""
+    return [q for q in questions if split is None or getattr(q, "split", None) == split]
 
 
 def index_xquad(index: Index, docs: Sequence[XquadDoc]) -> None:
