@@ -212,7 +212,8 @@ def _string_list(obj: dict[str, object], key: str, where: str) -> list[str]:
     raw = obj.get(key, [])
     if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
         raise QuestionFileError(
-            f"{where}: '{key}' skal være en liste af ikke-tomme tekster, fx [\"12 måneder\", \"2027\"]"
+            f"{where}: '{key}' skal være en liste af ikke-tomme tekster, fx "
+            + ('["12 måneder", "2027"]' if key == "must_contain" else '["håndbold"]')
         )
     return raw
 

@@ -363,7 +363,8 @@ def _meetings() -> list[tuple[str, object]]:
     from ingest.parse import parse_meeting
     from ingest.read import read_document
 
-    out: list[tuple[str, object]] = [("real", parse_meeting(read_document(path))) for path in (KL, TU)]
+    # Without the real minutes (third-party, not in the repository) only the demo checks can run.
+    out: list[tuple[str, object]] = [("real", parse_meeting(read_document(path))) for path in (KL, TU) if path.exists()]
     out += [("demo", parse_meeting(read_document(path))) for path in sorted(DEMO_MINUTES.glob("*.txt"))]
     return out
 
@@ -497,6 +498,7 @@ def test_refusal_topics_are_absent_from_every_file() -> None:
                 assert normalise_text(word) not in text, f"{word!r} ({q.question!r}) appears in {name}"
 
 
+@needs_corpus
 def test_refusal_dates_are_no_meeting_date() -> None:
     from ingest.parse import parse_date
 
