@@ -8,11 +8,21 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, get_args
 
-Kind = Literal["fact", "paraphrase", "english", "case_number", "change", "unanswerable"]
+Kind = Literal[
+    "fact", "paraphrase", "english", "case_number", "change", "unanswerable",
+    "person", "typo", "folded", "part", "nuance",
+    "off_domain", "near_domain", "missing_ref",
+]
 KINDS: tuple[Kind, ...] = get_args(Kind)
+# Kinds whose questions the minutes do not answer: the right answer is a refusal, and
+# ``expected`` is empty. "unanswerable" is the older, unspecific name for the same thing.
+MUST_REFUSE_KINDS: frozenset[str] = frozenset({"unanswerable", "off_domain", "near_domain", "missing_ref"})
+
+Split = Literal["dev", "test"]
+SPLITS: tuple[Split, ...] = get_args(Split)
 
 MATCHER_KEYS = ("council", "meeting_date", "section", "case_number", "source_contains")
-QUESTION_KEYS = ("question", "kind", "expected", "note")
+QUESTION_KEYS = ("question", "kind", "expected", "split", "must_contain", "absent", "note")
 
 
 class QuestionFileError(Exception):
@@ -38,6 +48,16 @@ class Question:
     kind: Kind
     expected: tuple[Expected, ...]
     note: str = ""
+    split: Split | None = None  # None only in files that split nothing (XQuAD, ad-hoc sets)
+    # Facts a right answer contains; each fact is a tuple of alternatives ("a|b" in the file).
+    must_contain: tuple[tuple[str, ...], ...] = ()
+    # Must-refuse questions: words of the topic that occur in no file of the corpus (checked by tests).
+    absent: tuple[str, ...] = ()
+
+    @property
+    def must_refuse(self) -> bool:
+        """Whether the right answer is a refusal."""
+        return self.kind in MUST_REFUSE_KINDS
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,21 @@ class XquadDoc:
 def _norm_section(section: str) -> str:
     # Minutes print "2.2." as often as "2.2"; the trailing dot carries no meaning.
     return section.strip().rstrip(".").strip()
+
+
+_DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+                         "\u2212": "-", "\u2018": "'", "\u2019": "'", "\u00ad": None})
+
+
+def normalise_text(text: str) -> str:
+    """Case-folded, whitespace runs as one space, typographic dashes/apostrophes as ASCII ones."""
+    return " ".join(text.translate(_DASHES).casefold().split())
+
+
+def contains_fact(text: str, alternatives: tuple[str, ...]) -> bool:
+    """Whether ``text`` contains any of the alternatives of one must_contain fact."""
+    haystack = normalise_text(text)
+    return any(normalise_text(alt) in haystack for alt in alternatives)
 
 
 def matches(
@@ -91,12 +126,22 @@ def load_questions(path: Path) -> list[Question]:
     except UnicodeDecodeError:
         raise QuestionFileError(f"{path}: filen er ikke UTF-8 – gem den som UTF-8 og prøv igen") from None
     questions: list[Question] = []
+    lines: list[int] = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         questions.append(_parse_line(line, f"{path}, linje {line_no}"))
+        lines.append(line_no)
     if not questions:
         raise QuestionFileError(f"{path}: filen indeholder ingen spørgsmål – skriv ét JSON-objekt pr. linje")
+    # A file splits all its questions or none: one without a split would silently drop out of both halves.
+    with_split = [q.split is not None for q in questions]
+    if any(with_split) and not all(with_split):
+        line_no = lines[with_split.index(False)]
+        raise QuestionFileError(
+            f"{path}, linje {line_no}: feltet 'split' mangler, men andre linjer i filen har det – "
+            "angiv \"split\": \"dev\" eller \"test\" på alle linjer (eller på ingen)"
+        )
     return questions
 
 
@@ -126,7 +171,7 @@ def _parse_line(line: str, where: str) -> Question:
     note = obj.get("note", "")
     if not isinstance(note, str):
         raise QuestionFileError(f"{where}: feltet 'note' skal være tekst")
-    raw_expected = obj.get("expected", [] if kind == "unanswerable" else None)
+    raw_expected = obj.get("expected", [] if kind in MUST_REFUSE_KINDS else None)
     if raw_expected is None:
         raise QuestionFileError(
             f"{where}: feltet 'expected' mangler – angiv fx [{{\"section\": \"2.2\"}}] for de punkter, der svarer"
@@ -134,13 +179,52 @@ def _parse_line(line: str, where: str) -> Question:
     if not isinstance(raw_expected, list):
         raise QuestionFileError(f"{where}: 'expected' skal være en liste i [ ]")
     expected = tuple(_parse_matcher(m, f"{where}, expected[{i}]") for i, m in enumerate(raw_expected))
-    if kind == "unanswerable" and expected:
-        raise QuestionFileError(f"{where}: et 'unanswerable'-spørgsmål skal have en tom 'expected'-liste []")
-    if kind != "unanswerable" and not expected:
+    refuse = kind in MUST_REFUSE_KINDS
+    if refuse and expected:
+        raise QuestionFileError(f"{where}: et '{kind}'-spørgsmål skal afvises og skal have en tom 'expected'-liste []")
+    if not refuse and not expected:
         raise QuestionFileError(
-            f"{where}: 'expected' er tom – angiv mindst ét punkt, eller brug kind 'unanswerable'"
+            f"{where}: 'expected' er tom – angiv mindst ét punkt, eller brug en af typerne "
+            f"{', '.join(k for k in KINDS if k in MUST_REFUSE_KINDS)} for spørgsmål, der skal afvises"
         )
-    return Question(question=question.strip(), kind=kind, expected=expected, note=note)
+    split = obj.get("split")
+    if split is not None and split not in SPLITS:
+        raise QuestionFileError(f"{where}: 'split' skal være \"dev\" eller \"test\", ikke {split!r}")
+    must_contain = tuple(
+        _parse_fact(f, f"{where}, must_contain[{i}]") for i, f in enumerate(_string_list(obj, "must_contain", where))
+    )
+    if refuse and must_contain:
+        raise QuestionFileError(
+            f"{where}: et '{kind}'-spørgsmål skal afvises, så 'must_contain' giver ingen mening – fjern feltet"
+        )
+    absent = tuple(a.strip() for a in _string_list(obj, "absent", where))
+    if absent and not refuse:
+        raise QuestionFileError(
+            f"{where}: 'absent' bruges kun til spørgsmål, der skal afvises ({', '.join(sorted(MUST_REFUSE_KINDS))})"
+        )
+    return Question(
+        question=question.strip(), kind=kind, expected=expected, note=note,
+        split=split, must_contain=must_contain, absent=absent,
+    )
+
+
+def _string_list(obj: dict[str, object], key: str, where: str) -> list[str]:
+    raw = obj.get(key, [])
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+        raise QuestionFileError(
+            f"{where}: '{key}' skal være en liste af ikke-tomme tekster, fx "
+            + ('["12 måneder", "2027"]' if key == "must_contain" else '["håndbold"]')
+        )
+    return raw
+
+
+def _parse_fact(text: str, where: str) -> tuple[str, ...]:
+    alternatives = tuple(a.strip() for a in text.split("|"))
+    if not all(alternatives):
+        raise QuestionFileError(
+            f"{where}: {text!r} har et tomt alternativ – skriv fx \"12 måneder|tolv måneder\" uden tom side af |"
+        )
+    return alternatives
 
 
 def _parse_matcher(obj: object, where: str) -> Expected:

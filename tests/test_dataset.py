@@ -12,16 +12,22 @@ import pytest
 
 from eval.dataset import (
     KINDS,
+    MUST_REFUSE_KINDS,
     Expected,
     Question,
     QuestionFileError,
+    contains_fact,
     load_questions,
     load_xquad,
     matches,
+    normalise_text,
     xquad_doc_id,
 )
 
-REAL_QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "questions" / "real.jsonl"
+REPO = Path(__file__).resolve().parents[1]
+REAL_QUESTIONS = REPO / "eval" / "questions" / "real.jsonl"
+DEMO_QUESTIONS = REPO / "eval" / "questions" / "demo.jsonl"
+DEMO_MINUTES = REPO / "demo" / "minutes"
 # Third-party data beside the repository, read in place and never copied into it.
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = SHARED / "corpus"
@@ -92,6 +98,16 @@ GOOD = '{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}]}'
         ('{"question": "Q?", "kind": "fact", "expected": [{"section": 2.10}]}', "anførselstegn"),
         ('{"question": "Q?", "kind": "fact", "expected": [{"meeting_date": "1/10/2025"}]}', "ÅÅÅÅ-MM-DD"),
         ('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}], "noter": "x"}', "ukendt felt 'noter'"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}], "split": "train"}', "\"dev\" eller \"test\""),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}], "must_contain": "12"}', "liste af ikke-tomme tekster"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}], "must_contain": [12]}', "liste af ikke-tomme tekster"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}], "must_contain": [" "]}', "liste af ikke-tomme tekster"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}], "must_contain": ["12|"]}', "tomt alternativ"),
+        ('{"question": "Q?", "kind": "off_domain", "must_contain": ["x"]}', "'must_contain' giver ingen mening"),
+        ('{"question": "Q?", "kind": "near_domain", "expected": [{"section": "1"}]}', "tom 'expected'-liste"),
+        ('{"question": "Q?", "kind": "missing_ref", "absent": "sag-2019-00001"}', "liste af ikke-tomme tekster"),
+        ('{"question": "Q?", "kind": "fact", "expected": [{"section": "1"}], "absent": ["x"]}', "'absent' bruges kun"),
+        ('{"question": "Q?", "kind": "person", "expected": []}', "'expected' er tom"),
     ],
 )
 def test_errors_name_file_and_line(tmp_path: Path, bad: str, words: str) -> None:
@@ -114,7 +130,59 @@ def test_file_level_errors(tmp_path: Path) -> None:
 
 
 def test_kinds() -> None:
-    assert KINDS == ("fact", "paraphrase", "english", "case_number", "change", "unanswerable")
+    assert KINDS == (
+        "fact", "paraphrase", "english", "case_number", "change", "unanswerable",
+        "person", "typo", "folded", "part", "nuance", "off_domain", "near_domain", "missing_ref",
+    )
+    assert MUST_REFUSE_KINDS == {"unanswerable", "off_domain", "near_domain", "missing_ref"}
+    assert MUST_REFUSE_KINDS <= set(KINDS)
+
+
+def test_new_fields(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        '{"question": "Hvor lang varsling?", "kind": "typo", "expected": [{"section": "3.1"}], "split": "dev", '
+        '"must_contain": [" 12 måneder|tolv måneder ", "2027"]}',
+        '{"question": "Hvem vandt?", "kind": "off_domain", "split": "test", "absent": ["håndbold", " vm "]}',
+        '{"question": "SAG-2019-00001?", "kind": "missing_ref", "expected": [], "split": "dev"}',
+    )
+    typo, off, missing = load_questions(path)
+    assert typo.split == "dev" and typo.must_contain == (("12 måneder", "tolv måneder"), ("2027",))
+    assert not typo.must_refuse and typo.absent == ()
+    assert off == Question("Hvem vandt?", "off_domain", (), split="test", absent=("håndbold", "vm"))
+    assert off.must_refuse and missing.must_refuse and missing.expected == ()
+    # Fields left out keep their defaults: an ad-hoc file needs none of them.
+    plain = load_questions(_write(tmp_path, GOOD))[0]
+    assert (plain.split, plain.must_contain, plain.absent) == (None, (), ())
+
+
+def test_split_on_all_lines_or_none(tmp_path: Path) -> None:
+    with_split = GOOD[:-1] + ', "split": "test"}'
+    path = _write(tmp_path, with_split, "", GOOD)
+    with pytest.raises(QuestionFileError) as err:
+        load_questions(path)
+    assert f"{path}, linje 3" in str(err.value) and "'split' mangler" in str(err.value)
+    assert [q.split for q in load_questions(_write(tmp_path, with_split, with_split))] == ["test", "test"]
+
+
+@pytest.mark.parametrize(
+    ("text", "alternatives", "ok"),
+    [
+        ("Perioden er 12 måneder.", ("12 måneder",), True),
+        ("Perioden er 12\n  MÅNEDER.", ("12 måneder",), True),  # case and whitespace are no difference
+        ("Perioden er tolv måneder.", ("12 måneder", "tolv måneder"), True),  # any alternative will do
+        ("Perioden er seks måneder.", ("12 måneder", "tolv måneder"), False),
+        ("Strategien 2026–2030 og KL’s rolle", ("2026-2030", "KL's"), True),  # typographic dash/apostrophe
+        ("Strategien 2026–2030", ("2026-2031",), False),
+        ("12måneder", ("12 måneder",), False),  # a missing space is a different text
+    ],
+)
+def test_contains_fact(text: str, alternatives: tuple[str, ...], ok: bool) -> None:
+    assert contains_fact(text, alternatives) is ok
+
+
+def test_normalise_text() -> None:
+    assert normalise_text("  Rådet\u00a0GODKENDTE\n\tplanen – KL’s ") == "rådet godkendte planen - kl's"
 
 
 # --------------------------------------------------------------------------- matching
@@ -228,14 +296,18 @@ def test_load_real_xquad() -> None:
     assert len(few) == 10 and {q.expected[0].source_contains for q in few_qs} <= {d.doc_id for d in few}
 
 
-# --------------------------------------------------------------------------- the real question set
+# --------------------------------------------------------------------------- the project's question sets
+
+SETS = {"real": REAL_QUESTIONS, "demo": DEMO_QUESTIONS}
+NEW_KINDS = ("person", "typo", "folded", "part", "nuance", "off_domain", "near_domain", "missing_ref")
 
 
 def test_real_question_set_counts() -> None:
     qs = load_questions(REAL_QUESTIONS)
     counts: Counter[str] = Counter(q.kind for q in qs)
     assert len(qs) >= 50
-    minimum = {"fact": 18, "paraphrase": 10, "english": 8, "case_number": 5, "change": 3, "unanswerable": 6}
+    minimum = {"fact": 18, "paraphrase": 16, "english": 8, "case_number": 5, "change": 3, "unanswerable": 6}
+    minimum.update({kind: 5 for kind in NEW_KINDS})
     for kind, n in minimum.items():
         assert counts[kind] >= n, (kind, counts[kind])
     assert len({q.question for q in qs}) == len(qs), "duplicate questions"
@@ -247,21 +319,91 @@ def test_real_question_set_counts() -> None:
             assert e.case_number or e.source_contains, q.question
 
 
+def test_demo_question_set_counts() -> None:
+    qs = load_questions(DEMO_QUESTIONS)
+    counts: Counter[str] = Counter(q.kind for q in qs)
+    for kind in NEW_KINDS:
+        assert counts[kind] >= 5, (kind, counts[kind])
+    assert counts["paraphrase"] >= 12
+    assert len({q.question for q in qs}) == len(qs), "duplicate questions"
+    for q in qs:
+        for e in q.expected:  # seven meetings of two councils: a section needs its meeting
+            assert e.council and e.meeting_date and e.section, q.question
+
+
+def test_issue_minimums_over_both_sets() -> None:
+    qs = [q for path in SETS.values() for q in load_questions(path)]
+    counts: Counter[str] = Counter(q.kind for q in qs)
+    for kind in ("person", "typo", "folded", "part", "nuance"):
+        assert counts[kind] >= 10, (kind, counts[kind])
+    for kind in ("off_domain", "near_domain", "missing_ref"):
+        assert counts[kind] >= 8, (kind, counts[kind])
+    assert sum(counts[k] for k in MUST_REFUSE_KINDS) >= 30
+    answerable = [q for q in qs if q.kind in ("fact", "person", "part", "typo", "folded", "change")]
+    assert sum(bool(q.must_contain) for q in answerable) >= 0.8 * len(answerable)
+    assert all(q.must_contain for q in qs if q.kind in ("person", "typo", "folded", "part", "nuance"))
+    # Every refusal names the words of its topic, so the corpus check below covers it.
+    assert all(q.absent for q in qs if q.must_refuse)
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_split_alternates_within_each_kind(name: str) -> None:
+    # The documented rule: per file and kind, dev, test, dev, test ... in file order.
+    by_kind: dict[str, list[str | None]] = {}
+    for q in load_questions(SETS[name]):
+        by_kind.setdefault(q.kind, []).append(q.split)
+    for kind, splits in by_kind.items():
+        assert splits == [("dev", "test")[i % 2] for i in range(len(splits))], (name, kind)
+        if len(splits) >= 2:
+            assert {"dev", "test"} <= set(splits), (name, kind)
+
+
+def _meetings() -> list[tuple[str, object]]:
+    """(set name, Meeting) for every minutes file a question set is written for."""
+    from ingest.parse import parse_meeting
+    from ingest.read import read_document
+
+    # Without the real minutes (third-party, not in the repository) only the demo checks can run.
+    out: list[tuple[str, object]] = [("real", parse_meeting(read_document(path))) for path in (KL, TU) if path.exists()]
+    out += [("demo", parse_meeting(read_document(path))) for path in sorted(DEMO_MINUTES.glob("*.txt"))]
+    return out
+
+
+def _matching_texts(name: str, q: Question) -> list[str]:
+    """Title and text of every item of the set's minutes that matches one of the question's matchers."""
+    texts = []
+    for set_name, meeting in _meetings_cached():
+        if set_name != name:
+            continue
+        for item in meeting.items:  # type: ignore[attr-defined]
+            fields = dict(council=meeting.council, meeting_date=meeting.meeting_date,  # type: ignore[attr-defined]
+                          section=item.section, case_number=item.case_number, source=meeting.source)  # type: ignore[attr-defined]
+            if any(matches(e, **fields) for e in q.expected):  # type: ignore[arg-type]
+                texts.append(f"{item.title}\n{item.text}")
+    return texts
+
+
+_CACHE: list[tuple[str, object]] = []
+
+
+def _meetings_cached() -> list[tuple[str, object]]:
+    if not _CACHE:
+        _CACHE.extend(_meetings())
+    return _CACHE
+
+
 needs_corpus = pytest.mark.skipif(not (KL.exists() and TU.exists()), reason="real minutes not on this machine")
 
 
 def _items() -> dict[tuple[str, str], tuple[dict[str, object], str]]:
-    """Every agenda item of the two minutes: (file key, section) -> (match fields, title and text)."""
-    from ingest.parse import parse_meeting
-    from ingest.read import read_document
-
+    """Every agenda item of the two real minutes: (file key, section) -> (match fields, title and text)."""
     out: dict[tuple[str, str], tuple[dict[str, object], str]] = {}
-    for path, key in ((KL, "it-arkitekturraadet"), (TU, "teknisk_udvalg")):
-        meeting = parse_meeting(read_document(path))
-        for item in meeting.items:
+    for (name, meeting), key in zip(_meetings_cached()[:2], ("it-arkitekturraadet", "teknisk_udvalg")):
+        assert name == "real"
+        for item in meeting.items:  # type: ignore[attr-defined]
             fields: dict[str, object] = dict(
-                council=meeting.council, meeting_date=meeting.meeting_date, section=item.section,
-                case_number=item.case_number, source=meeting.source,
+                council=meeting.council, meeting_date=meeting.meeting_date,  # type: ignore[attr-defined]
+                section=item.section, case_number=item.case_number, source=meeting.source,  # type: ignore[attr-defined]
             )
             out[(key, item.section)] = (fields, f"{item.title}\n{item.text}")
     return out
@@ -279,48 +421,93 @@ def test_real_expected_items_exist() -> None:
     assert sorted(k[1] for k, (f, _) in items.items() if matches(shared, **f)) == ["1.1", "2.1", "2.8"]  # type: ignore[arg-type]
 
 
+def test_demo_expected_items_exist() -> None:
+    for q in load_questions(DEMO_QUESTIONS):
+        for e in q.expected:
+            assert _matching_texts("demo", Question(q.question, q.kind, (e,))), f"no item matches {e} for {q.question!r}"
+
+
+def _sets_available() -> list[str]:
+    return [name for name in sorted(SETS) if name == "demo" or (KL.exists() and TU.exists())]
+
+
+@pytest.mark.parametrize("name", _sets_available())
+def test_must_contain_occurs_in_an_expected_item(name: str) -> None:
+    # A right answer quotes the minutes, so every fact must be there to be quoted.
+    for q in load_questions(SETS[name]):
+        if not q.must_contain:
+            continue
+        texts = _matching_texts(name, q)
+        for fact in q.must_contain:
+            assert any(contains_fact(t, fact) for t in texts), f"{'|'.join(fact)!r} not in the items for {q.question!r}"
+
+
+@pytest.mark.parametrize("name", _sets_available())
+def test_person_names_occur_in_their_items(name: str) -> None:
+    for q in load_questions(SETS[name]):
+        if q.kind != "person":
+            continue
+        # The capitalised words after the first one are the name (and perhaps a place).
+        names = [w for w in re.findall(r"[A-ZÆØÅ][\wæøå-]+", q.question)[1:] if w not in ("Hvad", "Hvorfor")]
+        texts = _matching_texts(name, q)
+        assert names and any(all(w in t for w in names[:2]) for t in texts), (q.question, names)
+
+
 # Danish stopwords (Snowball's list) plus question words: words that carry no topic.
 STOPWORDS = set(
     """og i jeg det at en den til er som på de med han af for ikke der var mig sig men et har om vi min havde
     ham hun nu over da fra du ud sin dem os op man hans hvor eller hvad skal selv her alle vil blev kunne ind
     når være dog noget ville jo deres efter ned skulle denne end dette mit også under have dig anden hende
     mine alt meget sit sine vor mod disse hvis din nogle hos blive mange ad bliver hendes været thi jer sådan
-    hvilke hvilken hvilket hvordan hvorfor hvornår hvem kan får få gør mere mest""".split()
+    hvilke hvilken hvilket hvordan hvorfor hvornår hvem kan får få gør mere mest må bør så ved""".split()
 )
 
 
-@needs_corpus
-def test_paraphrases_share_no_content_word_with_their_items() -> None:
+@pytest.mark.parametrize("name", _sets_available())
+def test_paraphrases_share_no_content_word_with_their_items(name: str) -> None:
     stemmer = pytest.importorskip("Stemmer").Stemmer("danish")
 
     def stems(text: str) -> set[str]:
         words = re.findall(r"[a-zæøåé0-9]+", text.lower())
         return {stemmer.stemWord(w) for w in words if w not in STOPWORDS}
 
-    items = _items()
-    for q in load_questions(REAL_QUESTIONS):
+    for q in load_questions(SETS[name]):
         if q.kind != "paraphrase":
             continue
         for e in q.expected:
-            assert e.source_contains and e.section
-            _, text = items[(e.source_contains, e.section)]
-            shared = stems(q.question) & stems(text)
-            assert not shared, f"{q.question!r} shares {sorted(shared)} with {e.section}"
+            for text in _matching_texts(name, Question(q.question, q.kind, (e,))):
+                shared = stems(q.question) & stems(text)
+                assert not shared, f"{q.question!r} shares {sorted(shared)} with {e}"
 
 
-# The topic of each unanswerable question in real.jsonl, as a stem that must appear in no file of the corpus.
-ABSENT_TOPICS = ("hundeskat", "microsoft", "snerydning", "havnebad", "grundskyld", "rottebekæmp", "airbnb", "julebelysning")
+def _all_minutes() -> list[Path]:
+    # The whole corpus folder, the byråd agenda included, and the demo minutes: a runner may index all of it.
+    paths = [p for p in sorted(CORPUS.rglob("*")) if p.suffix in (".txt", ".html")]
+    return paths + sorted(DEMO_MINUTES.glob("*.txt"))
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="real minutes not on this machine")
+def test_refusal_topics_are_absent_from_every_file() -> None:
+    refusals = [q for path in SETS.values() for q in load_questions(path) if q.must_refuse]
+    texts = {p.name: normalise_text(p.read_text(encoding="utf-8", errors="replace")) for p in _all_minutes()}
+    assert len(texts) >= 10
+    for q in refusals:
+        assert q.absent, f"{q.question!r} names no absent topic"
+        for word in q.absent:
+            for name, text in texts.items():
+                assert normalise_text(word) not in text, f"{word!r} ({q.question!r}) appears in {name}"
 
 
 @needs_corpus
-def test_unanswerable_topics_are_absent() -> None:
-    unanswerable = [q.question.lower() for q in load_questions(REAL_QUESTIONS) if q.kind == "unanswerable"]
-    assert len(unanswerable) == len(ABSENT_TOPICS)
-    for topic in ABSENT_TOPICS:
-        assert any(topic in q for q in unanswerable), topic
-    # The whole corpus folder, the byråd agenda included: a runner may index all of it.
-    for path in sorted(CORPUS.rglob("*")):
-        if path.suffix in (".txt", ".html"):
-            text = path.read_text(encoding="utf-8", errors="replace").lower()
-            for topic in ABSENT_TOPICS:
-                assert topic not in text, f"{topic} appears in {path.name}"
+def test_refusal_dates_are_no_meeting_date() -> None:
+    from ingest.parse import parse_date
+
+    dates = {m.meeting_date for _, m in _meetings_cached()}  # type: ignore[attr-defined]
+    dated = 0
+    for path in SETS.values():
+        for q in load_questions(path):
+            when = parse_date(q.question)
+            if q.must_refuse and when is not None:
+                dated += 1
+                assert when not in dates, q.question
+    assert dated >= 4
