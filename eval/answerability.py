@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from chat_app.answer import SUPPORT_THRESHOLD, SUPPORT_WEIGHTS, Support, answer_question
-from eval.dataset import Question, load_questions
+from eval.dataset import MUST_REFUSE_KINDS as MUST_REFUSE, Question, load_questions
 from eval.run import QUESTION_SETS, all_items, relevant
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 FEATURES = ("top", "margin", "sentence", "weighted", "known", "coverage")
-MUST_REFUSE = frozenset({"unanswerable", "off_domain", "near_domain", "missing_ref"})
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from chat_app.answer import Answer, answer_question
-from eval.dataset import Question, XquadDoc, matches
+from eval.dataset import Question, XquadDoc, contains_fact, matches
 from eval.metrics import percentile, summarize
 from eval.report import AnswerFigures, EvalResult, ModeResult, Worst
 from index.build import add_meeting
@@ -94,19 +94,6 @@ def citation_valid(index: Index, q: Question, answer: Answer, retrieved: set[tup
     return out
 
 
-MUST_REFUSE_KINDS = frozenset({"unanswerable", "off_domain", "near_domain", "missing_ref"})
-
-
-def must_refuse(q: Question) -> bool:
-    return q.kind in MUST_REFUSE_KINDS
-
-
-def contains_fact(answer_text: str, fact: str) -> bool:
-    """A must-contain fact ("12 måneder", alternatives as "a|b") occurs in the answer, case and spacing aside."""
-    text = " ".join(answer_text.lower().split())
-    return any(" ".join(alt.lower().split()) in text for alt in fact.split("|") if alt.strip())
-
-
 def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures:
     """Refusal rates, answer recall, citation validity and latency of the extractive answerer."""
     latencies: list[float] = []
@@ -120,14 +107,14 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
         latencies.append(time.perf_counter() - start)
         retrieved = {(h.chunk.source, h.chunk.section) for h in index.search(q.question, k=10)}
         valid += citation_valid(index, q, answer, retrieved)
-        if must_refuse(q):
+        if q.must_refuse:
             n_unans += 1
             refused_unans += answer.refused
             refusal.setdefault(q.kind, []).append(answer.refused)
         else:
             n_ans += 1
             refused_ans += answer.refused
-            facts = tuple(getattr(q, "must_contain", ()) or ())
+            facts = q.must_contain
             if facts:
                 recall.setdefault(q.kind, []).append(
                     not answer.refused and all(contains_fact(answer.answer, f) for f in facts))
@@ -149,7 +136,7 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
 
 def split_of(questions: Sequence[Question], split: str | None) -> list[Question]:
     """The dev or test half of a set (all questions for None)."""
-    return [q for q in questions if split is None or getattr(q, "split", None) == split]
+    return [q for q in questions if split is None or q.split == split]
 
 
 def index_xquad(index: Index, docs: Sequence[XquadDoc]) -> None:

@@ -1,0 +1,101 @@
+"""Pure parts of the answer: sentence roles, which sentences open an item, references to check."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chat_app.positions import Sentence, item_sentences, pick, role_of
+from chat_app.refs import DateRef, missing_council, missing_date, named_councils, named_dates
+
+ITEM = """Indstilling
+Sekretariatet indstiller, at rådet:
+- godkender retningslinjen for brug af cloud
+
+Drøftelse
+Rasmus Juul præsenterede markedsanalysen af ni europæiske cloududbydere.
+Rådet tilsluttede sig, at kommunerne skal foretrække europæiske cloududbydere.
+Prisen er typisk 10-20 procent højere end hos de amerikanske udbydere.
+
+Sagsforløb
+Udvalget behandlede sagen første gang i marts.
+
+Beslutning
+Rådet godkendte den reviderede retningslinje."""
+
+
+def test_sentences_carry_their_part_and_role() -> None:
+    got = [(s.part, s.role, s.text[:20]) for s in item_sentences(ITEM)]
+    assert got == [
+        ("Indstilling", "proposal", "Sekretariatet indsti"),
+        ("Indstilling", "proposal", "- godkender retningsl"[:20]),
+        ("Drøftelse", "discussion", "Rasmus Juul præsente"),
+        ("Drøftelse", "council", "Rådet tilsluttede si"),
+        ("Drøftelse", "discussion", "Prisen er typisk 10-"),
+        ("Sagsforløb", "history", "Udvalget behandlede "),
+        ("Beslutning", "decision", "Rådet godkendte den "),
+    ]
+
+
+def test_council_decisions_in_the_discussion_count_as_decisions() -> None:
+    assert role_of("Udvalget besluttede at udsætte sagen.", "Drøftelse") == "decision"
+    assert role_of("It-Arkitekturrådet bakkede op om anbefalingen.", "Drøftelse") == "council"
+    assert role_of("Desuden Rådet var enigt i, at piloten fortsætter.", "Drøftelse") == "council"
+    assert role_of("Karen Holm bød velkommen.", "Drøftelse") == "discussion"
+    # What the administration proposes is never the decision, whatever its verbs.
+    assert role_of("Rådet godkendte forslaget i 2024.", "Indstilling") == "proposal"
+
+
+def scored(rel: dict[str, float]) -> list[tuple[Sentence, float]]:
+    return [(s, next((v for k, v in rel.items() if s.text.startswith(k)), 0.5)) for s in item_sentences(ITEM)]
+
+
+def test_the_decision_and_the_council_lead_even_when_the_proposal_reads_closer() -> None:
+    chosen = pick(scored({"Sekretariatet": 0.95, "Rådet tilsluttede": 0.80, "Rådet godkendte": 0.79}))
+    # The decision gets a lift over a council remark of about the same relevance, and comes first.
+    assert [s.role for s in chosen] == ["decision", "council"]
+    assert chosen[0].text == "Rådet godkendte den reviderede retningslinje."
+
+
+def test_a_clearly_better_fact_from_the_discussion_is_not_hidden() -> None:
+    chosen = pick(scored({"Prisen": 0.90, "Rådet tilsluttede": 0.70, "Rådet godkendte": 0.70}))
+    assert [s.role for s in chosen] == ["decision", "discussion"]
+    assert chosen[1].text.startswith("Prisen er typisk 10-20 procent")
+
+
+def test_without_any_position_the_discussion_beats_the_proposal() -> None:
+    text = "Indstilling\nSekretariatet indstiller, at udvalget tager sagen til efterretning.\n\nDrøftelse\n" \
+           "Line Østergaard orienterede om, at 37 webservices allerede er udfaset."
+    s = [(x, 0.8 if x.role == "proposal" else 0.795) for x in item_sentences(text)]
+    assert [x.role for x in pick(s)] == ["discussion"]
+    assert pick([]) == []
+
+
+def test_named_dates() -> None:
+    assert named_dates("Hvad besluttede rådet på mødet 3. juni 2023?") == [DateRef(2023, 6, 3)]
+    assert named_dates("Referat fra 2025-10-01 og 12.03.2024") == [DateRef(2025, 10, 1), DateRef(2024, 3, 12)]
+    assert named_dates("Hvad skete der i oktober 2025?") == [DateRef(2025, 10)]
+    assert named_dates("Hvad skete der på møderne i 2019?") == [DateRef(2019)]
+    # A year that is part of a topic is no meeting reference.
+    assert named_dates("Hvad siger strategien for 2026-2030?") == []
+    assert named_dates("Hvad med retningslinjen fra 2024?") == []
+
+
+def test_missing_date_ignores_undated_meetings() -> None:
+    dates = [date(2025, 10, 1), None]
+    assert missing_date("Hvad skete der 1. oktober 2025?", dates) is None
+    assert missing_date("Hvad skete der i oktober 2025?", dates) is None
+    assert missing_date("Hvad skete der 2. oktober 2025?", dates) == DateRef(2025, 10, 2)
+    assert missing_date("Hvad med mødet i 2019?", dates) == DateRef(2019)
+    assert missing_date("Hvad mente rådet om open source?", [None]) is None
+
+
+def test_council_names_and_which_are_missing() -> None:
+    assert named_councils("Hvad sagde Økonomiudvalget om budgettet?") == ["Økonomiudvalg"]
+    assert named_councils("Hvad mente rådet og udvalget?") == []
+    assert named_councils("Hvad sagde Børne- og Ungeudvalget?") == ["Børne- og Ungeudvalg"]
+    councils = ["It-Arkitekturråd", "Teknisk Udvalg"]
+    assert missing_council("Hvad mente It-Arkitekturrådet om open source?", councils) is None
+    assert missing_council("Hvad besluttede Teknisk Udvalg om busser?", councils) is None
+    assert missing_council("Hvad sagde Økonomiudvalget?", councils) == "Økonomiudvalg"
+    # A council the minutes mention (not one of the index's own) can still be asked about.
+    assert missing_council("Hvad sagde Økonomiudvalget?", councils, mentioned=lambda n: True) is None
