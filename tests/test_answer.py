@@ -1,0 +1,98 @@
+"""The extractive answer on real indexes and the real model: positions first, refusals that hold."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chat_app.answer import Answer, answer_question
+from index.build import ingest_paths
+from index.store import Index, open_index
+from tests.conftest import IT_ARK, needs_real
+
+DEMO = Path(__file__).resolve().parents[1] / "demo" / "minutes"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Any:
+    db = tmp_path_factory.mktemp("answer") / "db"
+    with open_index(db, real_embedder, create=True, write=True) as ix:
+        assert all(r.status == "ny" for r in ingest_paths(ix, sorted(DEMO.glob("*.txt"))))
+    with open_index(db, real_embedder) as ix:
+        yield ix
+
+
+def item_texts(index: Index) -> dict[tuple[str, str], str]:
+    return {(i.source, i.section): i.text for i in index.store.get_items()}
+
+
+def check(index: Index, a: Answer) -> None:
+    """Every citation is numbered in the answer, and every quote in it is verbatim from its item."""
+    assert not a.refused and a.citations
+    texts = item_texts(index)
+    assert sorted({int(n) for n in re.findall(r"\[(\d+)\]", a.answer)}) == list(range(1, len(a.citations) + 1))
+    for c in a.citations:
+        assert c.quote in texts[(c.source, c.section)]
+    for line in a.answer.splitlines():
+        m = re.match(r"- [^:]+: »(.*)« \[(\d+)\]$", line)
+        if m:
+            c = a.citations[int(m.group(2)) - 1]
+            assert m.group(1).replace("(", "[").replace(")", "]") in texts[(c.source, c.section)].replace("(", "[").replace(")", "]")
+
+
+def test_the_pages_example_questions_are_answered(demo_index: Index) -> None:
+    from chat_app.ui import EXAMPLES
+
+    for q in EXAMPLES:
+        a = answer_question(demo_index, q)
+        assert not a.refused, (q, a.support)
+        check(demo_index, a)
+
+
+def test_change_over_time_lists_every_meeting_newest_first(demo_index: Index) -> None:
+    a = answer_question(demo_index, "Hvordan har rådets holdning til cloud udviklet sig?")
+    check(demo_index, a)
+    dates = [c.meeting_date for c in a.citations if c.meeting_date]
+    assert len(dates) >= 3 and dates == sorted(dates, reverse=True)
+    first = a.answer.splitlines()[2]
+    assert first.endswith("– seneste holdning:") and "10. marts 2026" in first
+
+
+def test_a_decision_question_quotes_the_decision_not_the_proposal(demo_index: Index) -> None:
+    a = answer_question(demo_index, "Hvad besluttede rådet om version 2 af standarden for API'er?")
+    check(demo_index, a)
+    first = next(line for line in a.answer.splitlines() if line.startswith("- "))
+    assert first.startswith("- Beslutning: »Rådet godkendte version 2 af standarden for API'er")
+    assert "Sekretariatet indstiller" not in a.answer.split("\n\n")[0]
+
+
+def test_every_open_source_item_is_in_the_answer(demo_index: Index) -> None:
+    a = answer_question(demo_index, "Hvordan har rådets holdning til open source udviklet sig?")
+    check(demo_index, a)
+    years = {c.meeting_date.year for c in a.citations if c.meeting_date}
+    assert {2024, 2025, 2026} <= years
+
+
+@pytest.mark.parametrize("question,says", [
+    ("Hvem vandt VM i håndbold for kvinder?", "Jeg kan ikke finde"),
+    ("Hvad besluttede rådet på mødet den 3. juni 2023?", "ingen referater fra 3. juni 2023"),
+    ("Hvad mente Økonomiudvalget om open source?", "ingen referater fra Økonomiudvalg"),
+    ("Hvad står der i punkt 9.4?", "Punkt 9.4 findes ikke"),
+    ("Hvad blev der besluttet under SAG-2019-00001?", "Sagsnummeret SAG-2019-00001 findes ikke"),
+])
+def test_what_the_index_does_not_hold_is_refused_with_the_reason(demo_index: Index, question: str, says: str) -> None:
+    a = answer_question(demo_index, question)
+    assert a.refused and not a.citations and says in a.answer
+
+
+@needs_real
+def test_folded_question_on_one_meeting_is_answered_from_its_item(tmp_path: Path, real_embedder: Any) -> None:
+    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:
+        ingest_paths(ix, [IT_ARK])
+        a = answer_question(ix, "hvad mente raadet om open source")
+        assert not a.refused and a.citations[0].section in ("2.2", "2.3")
+        assert answer_question(ix, "Hvem vandt VM i håndbold for kvinder?").refused
