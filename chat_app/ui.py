@@ -492,12 +492,12 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
 
         inputs = [msg, chatbot, council, since, until, case_number]
         msg.submit(respond, inputs, [chatbot, msg], api_name="chat").success(
-            memo_button, None, memo, api_visibility="private")
+            memo_button, None, memo, api_visibility="private", trigger_mode="multiple")
         send.click(respond, inputs, [chatbot, msg], api_visibility="private").success(
-            memo_button, None, memo, api_visibility="private")
+            memo_button, None, memo, api_visibility="private", trigger_mode="multiple")
         chatbot.example_select(example, None, msg, api_visibility="private").then(
             respond, inputs, [chatbot, msg], api_visibility="private").success(
-            memo_button, None, memo, api_visibility="private")
+            memo_button, None, memo, api_visibility="private", trigger_mode="multiple")
         new.click(lambda: ([], "", gr.update(value=None, visible=False)), None, [chatbot, msg, memo],
                   api_visibility="private")
         files.upload(add_minutes, files, [upload_status, council, empty_note, info, files], api_name="add_minutes")
