@@ -440,17 +440,27 @@ def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questio
 @click.option("--model", envvar="RAADGIVER_MODEL", default=None, help="Embedding-model (standard: indbygget).")
 @click.option("--keep-db", type=click.Path(path_type=Path), default=None,
               help="Behold det syntetiske indeks her; en senere kørsel bygger videre på det.")
-def bench_cmd(out: Path, sizes: str, model: str | None, keep_db: Path | None) -> None:
+@click.option("--load", "load_clients", default=None, metavar="1,5,20",
+              help="Mål også serveren under belastning: svar/s og p50/p95 ved så mange samtidige klienter "
+                   "(5 spørgsmål hver, via /v1 og siden). Med --sizes '' måles kun belastningen.")
+def bench_cmd(out: Path, sizes: str, model: str | None, keep_db: Path | None, load_clients: str | None) -> None:
     """Mål hastighed og hukommelse på et syntetisk indeks af fiktive referater."""
     from eval.bench import run_bench
 
     try:
         size_list = [int(x) for x in sizes.split(",") if x.strip()]
+        levels = [int(x) for x in (load_clients or "").split(",") if x.strip()]
     except ValueError:
-        raise click.BadParameter(f"'{sizes}' skal være tal adskilt af komma") from None
+        raise click.BadParameter(f"'{sizes}' / '{load_clients}' skal være tal adskilt af komma") from None
     with friendly_errors():
-        run_bench(out, size_list, model=model, db=keep_db)
-    click.echo((out / "bench.md").read_text(encoding="utf-8"))
+        if size_list:
+            run_bench(out, size_list, model=model, db=keep_db)
+            click.echo((out / "bench.md").read_text(encoding="utf-8"))
+        if levels:
+            from eval.load import run_load_bench
+
+            run_load_bench(out, model=model, levels=levels)
+            click.echo((out / "load.md").read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":  # pragma: no cover
