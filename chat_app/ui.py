@@ -383,7 +383,8 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
         return gr.update(value=str(path), visible=True)
 
     def respond(message: str, messages: list[dict[str, Any]] | None, council: str, since: str, until: str,
-                case_number: str, request: gr.Request = None) -> Iterator[tuple[list[dict[str, Any]], str]]:
+                case_number: str, request: gr.Request = None,  # type: ignore[assignment]  # gradio fills it in
+                ) -> Iterator[tuple[list[dict[str, Any]], str]]:
         question = (message or "").strip()
         if not question:
             raise gr.Error("Skriv et spørgsmål først.")
