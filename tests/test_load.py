@@ -207,3 +207,15 @@ def test_figures_are_plain_arithmetic() -> None:
     fig = figures(replies, clients=2, seconds=2.0)
     assert (fig.answers, fig.errors, fig.answers_per_s) == (4, 1, 2.0)
     assert fig.p50_s == 2.5 and fig.p95_s == pytest.approx(3.85)  # numpy's linear percentile: 3 + 0.85
+
+
+@pytest.mark.slow
+def test_bench_load_reports_the_figures(raadgiver: Raadgiver, tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    r = raadgiver("bench", "--sizes", "", "--load", "2", "--model", "hash", "--out", out, timeout=300)
+    assert r.returncode == 0, r.stderr
+    data = json.loads((out / "load.json").read_text(encoding="utf-8"))
+    (level,) = data["levels"]
+    assert level["clients"] == 2 and level["answers"] == 10 and level["errors"] == 0
+    assert level["first_citation_right"] == 1.0 and level["p95_s"] >= level["p50_s"] > 0
+    assert "| 2 | 10 | 0 |" in r.stdout and not (out / "bench.md").exists()  # only the load was measured

@@ -193,12 +193,12 @@ def test_button_downloads_the_memo_of_the_last_answer(page_url: str, raadgiver: 
             question = "Hvad blev der helt præcist besluttet i rådet under SAG-2025-00142?"  # 8+ words: no history
             ask_in_page(page, question)
             expect(button).to_be_visible(timeout=30_000)
-            for _ in range(15):  # the memo of the second answer follows the answer itself
-                page.wait_for_timeout(1000)
+            for _ in range(30):  # the memo of the second answer follows the answer itself
                 with page.expect_download() as info:
                     button.click()
                 if "helt-praecist" in info.value.suggested_filename:
                     break
+                page.wait_for_timeout(500)
             saved = tmp_path / info.value.suggested_filename
             info.value.save_as(saved)
             page.get_by_role("button", name="Ny samtale").click()
