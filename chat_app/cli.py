@@ -253,10 +253,12 @@ def llm_options(f: F) -> F:
 @click.option("--case", "case_number", default=None, help="Kun punkter med dette sagsnummer.")
 @click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
 @click.option("--show-prompt", is_flag=True, help="Vis præcis den tekst, der sendes til sprogmodellen.")
+@click.option("--docx", "docx_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Gem også svaret som Word-notat (.docx) med kilderne som fodnoter.")
 def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str | None, llm_url: str | None,
             llm_model: str | None, gguf: Path | None, allow_remote_llm: bool, council: str | None,
             since: date | None, until: date | None, case_number: str | None, as_json: bool,
-            show_prompt: bool) -> None:
+            show_prompt: bool, docx_path: Path | None) -> None:
     """Stil et spørgsmål og få et svar med kildehenvisninger."""
     from chat_app.answer import Answer, show_prompt as prompt_text, stream_answer
     from chat_app.generate import GeneratorFailed, RemoteNotAllowed
@@ -280,6 +282,8 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
                     click.echo(part, nl=False)
                     streamed = True
             assert final is not None
+            if docx_path is not None:
+                _write_docx(question, final, docx_path)
             if show_prompt:
                 text = final.prompt or prompt_text(question, index.search(question, k=3, where=where))
                 click.echo("----- prompt til sprogmodellen -----\n" + text + "\n-----", err=as_json)
@@ -298,6 +302,17 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
             click.echo(f"[{n}] {c.memo_line()}")
 
 
+def _write_docx(question: str, answer: Any, path: Path) -> None:
+    from chat_app.memo import write_memo
+
+    try:
+        write_memo(question, answer, path)
+    except OSError as exc:
+        click.echo(f"Fejl: Word-notatet kunne ikke gemmes i {path} ({exc.strerror or exc}).", err=True)
+        sys.exit(2)
+    click.echo(f"Word-notat gemt: {path}", err=True)
+
+
 @main.command("serve")
 @db_option
 @llm_options
@@ -310,10 +325,12 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
 @click.option("--insecure-no-auth", is_flag=True, help="Tillad en netværksadresse uden adgangskode (frarådes).")
 @click.option("--max-upload-mb", default=50, show_default=True, type=click.IntRange(1, 1024),
               help="Største fil, der kan uploades.")
+@click.option("--api-key", envvar="RAADGIVER_API_KEY", default=None,
+              help="Nøgle til den OpenAI-kompatible adresse /v1 (Bearer-token; hellere RAADGIVER_API_KEY).")
 def serve_cmd(db: Path | None, chroma_url: str | None, model: str | None, llm_url: str | None,
               llm_model: str | None, gguf: Path | None, allow_remote_llm: bool, host: str, port: int,
               auth_user: str | None, auth_password: str | None, auth_env: str | None,
-              insecure_no_auth: bool, max_upload_mb: int) -> None:
+              insecure_no_auth: bool, max_upload_mb: int, api_key: str | None) -> None:
     """Start chat-brugerfladen i browseren (kun på denne maskine, medmindre andet angives)."""
     if (auth_user is None) != (auth_password is None):
         raise click.UsageError("Angiv både --auth-user og --auth-password.")
@@ -326,17 +343,23 @@ def serve_cmd(db: Path | None, chroma_url: str | None, model: str | None, llm_ur
     if chroma_url:
         raise click.UsageError("serve bruger den lokale database (--db); --chroma-url understøttes ikke her endnu.")
     from chat_app.generate import GeneratorFailed, RemoteNotAllowed
+    from chat_app.openai_api import OpenApi, check_api_bind
     from chat_app.ui import OpenBind, check_bind, serve
 
+    api_key = api_key or None  # an empty RAADGIVER_API_KEY is no key
+    if api_key and not (api_key.isascii() and api_key.isprintable() and " " not in api_key):
+        raise click.UsageError("--api-key må kun indeholde bogstaver a-z, tal og tegn uden mellemrum (ASCII), "
+                               "da den sendes i en HTTP-header.")
     with friendly_errors():
         try:
             check_bind(host, auth, insecure_no_auth)
+            check_api_bind(host, api_key, insecure_no_auth)
             generator = _generator(llm_url, llm_model, gguf, allow_remote_llm)
-        except (OpenBind, RemoteNotAllowed, GeneratorFailed) as exc:
+        except (OpenBind, OpenApi, RemoteNotAllowed, GeneratorFailed) as exc:
             click.echo(f"Fejl: {exc}", err=True)
             sys.exit(2)
         serve(_db(db), _embedder(model), generator, host=host, port=port, auth=auth,
-              allow_open=insecure_no_auth, max_upload_mb=max_upload_mb)
+              allow_open=insecure_no_auth, max_upload_mb=max_upload_mb, api_key=api_key)
 
 
 @main.command("info")
@@ -429,17 +452,27 @@ def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questio
 @click.option("--model", envvar="RAADGIVER_MODEL", default=None, help="Embedding-model (standard: indbygget).")
 @click.option("--keep-db", type=click.Path(path_type=Path), default=None,
               help="Behold det syntetiske indeks her; en senere kørsel bygger videre på det.")
-def bench_cmd(out: Path, sizes: str, model: str | None, keep_db: Path | None) -> None:
+@click.option("--load", "load_clients", default=None, metavar="1,5,20",
+              help="Mål også serveren under belastning: svar/s og p50/p95 ved så mange samtidige klienter "
+                   "(5 spørgsmål hver, via /v1 og siden). Med --sizes '' måles kun belastningen.")
+def bench_cmd(out: Path, sizes: str, model: str | None, keep_db: Path | None, load_clients: str | None) -> None:
     """Mål hastighed og hukommelse på et syntetisk indeks af fiktive referater."""
     from eval.bench import run_bench
 
     try:
         size_list = [int(x) for x in sizes.split(",") if x.strip()]
+        levels = [int(x) for x in (load_clients or "").split(",") if x.strip()]
     except ValueError:
-        raise click.BadParameter(f"'{sizes}' skal være tal adskilt af komma") from None
+        raise click.BadParameter(f"'{sizes}' / '{load_clients}' skal være tal adskilt af komma") from None
     with friendly_errors():
-        run_bench(out, size_list, model=model, db=keep_db)
-    click.echo((out / "bench.md").read_text(encoding="utf-8"))
+        if size_list:
+            run_bench(out, size_list, model=model, db=keep_db)
+            click.echo((out / "bench.md").read_text(encoding="utf-8"))
+        if levels:
+            from eval.load import run_load_bench
+
+            run_load_bench(out, model=model, levels=levels)
+            click.echo((out / "load.md").read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,9 @@ import html
 import ipaddress
 import re
 import shutil
+import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import ingest  # noqa: F401  (telemetry off before gradio loads)
 from chat_app.answer import Answer, stream_answer
+from chat_app.concurrency import BoundedGenerator, ReadWriteLock, SerialEmbedder
 from chat_app.prompt import Citation
 from index.build import FileResult, file_sha256, ingest_files
 from index.store import Index, IndexBusy, open_index
@@ -261,6 +264,12 @@ def render_waiting() -> str:
     return '<div class="raad-svar"><p class="raad-note">Søger i referaterne …</p></div>'
 
 
+def render_busy() -> str:
+    """Shown while an upload holds the index: the question waits for it, and says so."""
+    return ('<div class="raad-svar"><p class="raad-note">Der indlæses referater lige nu. Svaret kommer, så snart '
+            "indlæsningen er færdig …</p></div>")
+
+
 def render_answer(answer: Answer, items: dict[tuple[str, str], str]) -> str:
     """The answer text, a note if any, then each source with quote, full item and a copy button."""
     parts = [f'<div class="raad-svar"><p class="raad-tekst">{_lines(answer.answer)}</p>']
@@ -334,16 +343,48 @@ def full_items(index: Index, citations: Sequence[Citation]) -> dict[tuple[str, s
 # --------------------------------------------------------------------------- the app
 
 
-def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, max_upload_mb: int = 50) -> gr.Blocks:
+MEMO_SESSIONS = 500  # last answers kept for the Word button; the oldest session is forgotten first
+
+
+def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, max_upload_mb: int = 50,
+              gate: ReadWriteLock | None = None) -> gr.Blocks:
     """The chat, its filters, the example questions and the upload box."""
     # gradio takes seconds to import, so only here (check_bind and the helpers stay instant for the
     # CLI). Module-global, because gradio finds event-data parameters by resolving their annotations.
     global gr
     import gradio as gr
-    lock = threading.Lock()  # chromadb and the BM25 cache are not safe across an ingest
+    # chromadb and the BM25 cache are not safe across an ingest: answers read the index together,
+    # an upload has it alone. Shared with the /v1 routes when they are served beside the page.
+    gate = gate or ReadWriteLock()
+    last_answers: OrderedDict[str, tuple[str, Answer]] = OrderedDict()  # session -> its last answer
+    memo_dir = Path(tempfile.mkdtemp(prefix="raadgiver-notater-"))
+    memo_lock = threading.Lock()
+
+    def remember(request: gr.Request | None, question: str, answer: Answer) -> None:
+        if request is None or not request.session_hash:
+            return
+        with memo_lock:
+            last_answers[request.session_hash] = (question, answer)
+            last_answers.move_to_end(request.session_hash)
+            while len(last_answers) > MEMO_SESSIONS:
+                last_answers.popitem(last=False)
+
+    def memo_button(request: gr.Request) -> Any:
+        """The Word memo of this session's last answer, behind the download button."""
+        from chat_app.memo import memo_filename, write_memo
+
+        with memo_lock:
+            last = last_answers.get(request.session_hash or "")
+        if last is None or last[1].refused:
+            return gr.update(value=None, visible=False)
+        question, answer = last
+        folder = memo_dir / re.sub(r"[^A-Za-z0-9_-]", "_", request.session_hash or "x")
+        path = write_memo(question, answer, folder / memo_filename(question, date.today()))
+        return gr.update(value=str(path), visible=True)
 
     def respond(message: str, messages: list[dict[str, Any]] | None, council: str, since: str, until: str,
-                case_number: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
+                case_number: str, request: gr.Request = None,  # type: ignore[assignment]  # gradio fills it in
+                ) -> Iterator[tuple[list[dict[str, Any]], str]]:
         question = (message or "").strip()
         if not question:
             raise gr.Error("Skriv et spørgsmål først.")
@@ -360,12 +401,18 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
         parts = stream_answer(index, question, generator=generator, where=where, history=history)
         streamed = ""
         while True:
-            with lock:  # per step, so a slow model never holds up an upload for a whole answer
+            if not gate.acquire_read(blocking=False):  # an upload is running: say so, then wait for it
+                yield shown + [{"role": "assistant", "content": render_busy()}], ""
+                gate.acquire_read()
+            try:  # per step, so a slow model never holds up an upload for a whole answer
                 part = next(parts, None)
                 rendered = render_answer(part, full_items(index, part.citations)) if isinstance(part, Answer) else None
+            finally:
+                gate.release_read()
             if part is None:
                 return
             if rendered is not None:
+                remember(request, question, part)  # type: ignore[arg-type]
                 yield shown + [{"role": "assistant", "content": rendered}], ""
                 return
             streamed += str(part)
@@ -382,7 +429,7 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
                 results.append((p.name, str(exc)))
         if stored:
             try:
-                with lock, index.writable():
+                with gate.write(), index.writable():
                     progress((0, len(stored)), desc="Indlæser")
                     for n, result in enumerate(ingest_files(index, stored), start=1):
                         progress((n, len(stored)), desc=f"Indlæst {result.path.name}")
@@ -425,7 +472,9 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
                     msg = gr.Textbox(placeholder="Skriv dit spørgsmål …", show_label=False, scale=5,
                                      elem_id="spoergsmaal", autofocus=True)
                     send = gr.Button("Spørg", variant="primary", scale=1, elem_id="spoerg")
-                new = gr.Button("Ny samtale", size="sm")
+                with gr.Row():
+                    new = gr.Button("Ny samtale", size="sm")
+                    memo = gr.DownloadButton("Hent som Word-notat", size="sm", visible=False, elem_id="hent-notat")
             with gr.Column(scale=1):
                 with gr.Accordion("Filtre", open=True):
                     # Custom values allowed: gradio checks a value against the choices of the page as
@@ -443,23 +492,36 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
                 info = gr.Markdown(index_summary(index), elem_id="indeks-info")
 
         inputs = [msg, chatbot, council, since, until, case_number]
-        msg.submit(respond, inputs, [chatbot, msg], api_name="chat")
-        send.click(respond, inputs, [chatbot, msg], api_visibility="private")
+        msg.submit(respond, inputs, [chatbot, msg], api_name="chat").success(
+            memo_button, None, memo, api_visibility="private", trigger_mode="multiple")
+        send.click(respond, inputs, [chatbot, msg], api_visibility="private").success(
+            memo_button, None, memo, api_visibility="private", trigger_mode="multiple")
         chatbot.example_select(example, None, msg, api_visibility="private").then(
-            respond, inputs, [chatbot, msg], api_visibility="private")
-        new.click(lambda: ([], ""), None, [chatbot, msg], api_visibility="private")
+            respond, inputs, [chatbot, msg], api_visibility="private").success(
+            memo_button, None, memo, api_visibility="private", trigger_mode="multiple")
+        new.click(lambda: ([], "", gr.update(value=None, visible=False)), None, [chatbot, msg, memo],
+                  api_visibility="private")
         files.upload(add_minutes, files, [upload_status, council, empty_note, info, files], api_name="add_minutes")
         # The page a browser loads was built at start; uploads since then must show on every load.
         app.load(overview, None, [council, empty_note, info], api_visibility="private")
     return app
 
 
+# Questions answered at once by the page (the /v1 routes have the web server's thread pool). Each is
+# mostly waiting on the model or the index; more than this only shares two cores more thinly.
+PAGE_CONCURRENCY = 16
+
+
 def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
-           max_upload_mb: int = 50, block: bool = True) -> None:
-    """Start the web server: local by default, never a share link, no analytics."""
+           max_upload_mb: int = 50, block: bool = True, routes: Sequence[Any] = ()) -> None:
+    """Start the web server: local by default, never a share link, no analytics.
+
+    ``routes`` (the /v1 routes) go into gradio's own FastAPI app, ahead of its routes, before it starts:
+    one process, one port.
+    """
     import gradio as gr
 
-    app.queue(default_concurrency_limit=1).launch(
+    app.queue(default_concurrency_limit=PAGE_CONCURRENCY).launch(
         server_name=host,
         server_port=port,
         share=False,
@@ -475,6 +537,7 @@ def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, auth: t
         head=COPY_JS,
         footer_links=["api"],
         i18n=gr.I18n(en=GRADIO_DANISH, da=GRADIO_DANISH),
+        app_kwargs={"routes": list(routes)} if routes else None,
     )
 
 
@@ -488,17 +551,27 @@ def serve(
     allow_open: bool = False,
     *,
     max_upload_mb: int = 50,
+    api_key: str | None = None,
 ) -> None:
-    """Open (or create) the index read-only for the server's lifetime and serve the chat."""
+    """Open (or create) the index read-only for the server's lifetime and serve the chat and /v1."""
+    from chat_app.openai_api import check_api_bind, routes
+
     check_bind(host, auth, allow_open)
+    check_api_bind(host, api_key, allow_open)
+    embedder = SerialEmbedder(embedder)  # type: ignore[assignment]
+    generator = BoundedGenerator(generator) if generator is not None else None
     index = open_index(db_dir, embedder, create=True)
     wanted = ChunkSettings(index.manifest.chunk_size, index.manifest.chunk_overlap)
     if wanted != index.chunking:  # uploads must chunk the way the index was built
         index.close()
         index = open_index(db_dir, embedder, create=True, chunking=wanted)
     try:
-        app = build_app(index, generator, upload_dir=db_dir / "uploads", max_upload_mb=max_upload_mb)
+        gate = ReadWriteLock()
+        app = build_app(index, generator, upload_dir=db_dir / "uploads", max_upload_mb=max_upload_mb, gate=gate)
         print(f"Rådgiver kører på http://{host}:{port}  (stop med Ctrl+C)", flush=True)
-        launch(app, host=host, port=port, auth=auth, max_upload_mb=max_upload_mb)
+        print(f"OpenAI-kompatibel adresse: http://{host}:{port}/v1  (model: raadgiver"
+              f"{', nøgle krævet' if api_key else ''})", flush=True)
+        launch(app, host=host, port=port, auth=auth, max_upload_mb=max_upload_mb,
+               routes=routes(index, generator, gate, api_key))
     finally:
         index.close()
