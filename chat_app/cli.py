@@ -13,6 +13,9 @@ from typing import Any, TypeVar
 import click
 
 import ingest  # noqa: F401  (telemetry and hub access off before anything else loads)
+from chat_app import click_da
+
+click_da.install()  # click's own help and error words in Danish
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +72,14 @@ def friendly_errors() -> Iterator[None]:
         raise
 
 
+def _require_index(db: Path | None, chroma_url: str | None) -> None:
+    """No index: say so now, before seconds go on loading the embedding model."""
+    from index.store import require_index
+
+    if chroma_url is None:
+        require_index(_db(db))
+
+
 def _embedder(model: str | None, light: bool = False) -> Any:
     """The embedding model; ``light`` for one-shot commands (see ``index.slim``)."""
     from index.embed import load_embedder
@@ -76,14 +87,14 @@ def _embedder(model: str | None, light: bool = False) -> Any:
     return load_embedder(model, light=light)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=click_da.Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="raadgiver", message="raadgiver %(version)s")
 def main() -> None:
     """Rådgiver: søg og spørg i referater fra offentlige råd – alt kører lokalt."""
 
 
 @main.command("ingest")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="STIER...")
 @db_option
 @click.option("--council", default=None, help="Rådets/udvalgets navn, hvis det ikke står i referatet.")
 @click.option("--meeting-date", callback=_date, default=None, help="Mødedato (ÅÅÅÅ-MM-DD), hvis den ikke står i referatet.")
@@ -181,7 +192,7 @@ def _section_key(section: str) -> tuple[int, ...]:
 
 
 @main.command("search")
-@click.argument("query")
+@click.argument("query", metavar="SØGNING")
 @db_option
 @click.option("-k", "k", default=5, show_default=True, help="Antal punkter.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
@@ -193,11 +204,12 @@ def _section_key(section: str) -> tuple[int, ...]:
 def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str | None, k: int, mode: str,
                council: str | None, since: date | None, until: date | None, case_number: str | None,
                as_json: bool) -> None:
-    """Find de dagsordenspunkter, der bedst svarer på QUERY."""
+    """Find de dagsordenspunkter, der bedst svarer på SØGNING."""
     from index.store import open_index
     from index.vector import Where
 
     with friendly_errors():
+        _require_index(db, chroma_url)
         embedder = None if mode == "lexical" else _embedder(model, light=True)
         with open_index(_db(db), embedder, chroma_url=chroma_url) as index:
             hits = index.search(query, k=k, mode=mode,  # type: ignore[arg-type]
@@ -244,7 +256,7 @@ def llm_options(f: F) -> F:
 
 
 @main.command("ask")
-@click.argument("question")
+@click.argument("question", metavar="SPØRGSMÅL")
 @db_option
 @llm_options
 @click.option("--council", default=None, help="Kun dette råd/udvalg.")
@@ -270,6 +282,7 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
             click.echo(f"Fejl: {exc}", err=True)
             sys.exit(2)
         where = Where(council=council, since=since, until=until, case_number=case_number)
+        _require_index(db, chroma_url)
         with open_index(_db(db), _embedder(model, light=True), chroma_url=chroma_url) as index:
             final: Answer | None = None
             streamed = False

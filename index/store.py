@@ -517,6 +517,12 @@ def _meta_ok(m: dict[str, Any], where: Where) -> bool:
     return True
 
 
+def require_index(db_dir: Path) -> None:
+    """Raise NoIndex unless ``db_dir`` holds an index; cheap, so callers check before loading a model."""
+    if not (db_dir / "chroma" / "chroma.sqlite3").exists():
+        raise NoIndex(f"Der er intet indeks i {db_dir} – kør `raadgiver ingest STI --db {db_dir}` først.")
+
+
 def open_index(
     db_dir: Path | None,
     embedder: Embedder | None,
@@ -531,8 +537,8 @@ def open_index(
     if db_dir is not None:
         if db_dir.exists() and not db_dir.is_dir():
             raise IndexCorrupt(f"{db_dir} er en fil, ikke en mappe – angiv en mappe med --db.")
-        if not create and not (db_dir / "chroma" / "chroma.sqlite3").exists() and chroma_url is None:
-            raise NoIndex(f"Der er intet indeks i {db_dir} – kør `raadgiver ingest STI --db {db_dir}` først.")
+        if not create and chroma_url is None:
+            require_index(db_dir)
         lock = DirLock(db_dir)
         lock.acquire(exclusive=write)
     try:
