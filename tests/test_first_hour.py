@@ -185,3 +185,34 @@ def test_interrupted_meeting_set_is_finished_by_the_next_writer(tmp_path: Path) 
         hits = index.search("digitale postkasser", where=Where(since=date(2025, 3, 1)))
         assert [h.chunk.case_number for h in hits] == ["SAG-2025-09001"]
 
+
+
+def test_ingest_reports_progress_per_file_and_per_embedding_step(tmp_path: Path) -> None:
+    from index.build import EMBED_PROGRESS_STEP, ingest_files
+    from index.embed import HashEmbedder
+    from index.store import open_index
+
+    src = tmp_path / "src"
+    src.mkdir()
+    paths = []
+    for n in range(3):
+        body = " ".join(f"Udvalget drøftede emne {n} afsnit {k} grundigt." for k in range(800))  # ~ 40 passages
+        path = src / f"referat-{n}.txt"
+        path.write_text(minutes(f"Udvalg {n}", "3. juni 2025", f"Emne {n}", f"26/000{n}", body), encoding="utf-8")
+        paths.append(path)
+    (src / "tom.txt").write_text("", encoding="utf-8")
+    paths.insert(1, src / "tom.txt")
+    seen: list[tuple[float, str]] = []
+    with open_index(tmp_path / "db", HashEmbedder(), create=True, write=True) as index:
+        results = list(ingest_files(index, paths, batch_passages=70, progress=lambda f, d: seen.append((f, d))))
+    assert [r.status for r in results] == ["ny", "fejl", "ny", "ny"]
+    reads = [d for _, d in seen if d.startswith("Læser ")]
+    assert reads == [f"Læser {p.name} (fil {n} af 4)" for n, p in enumerate(paths, start=1)]
+    steps = [d for _, d in seen if d.startswith("Indlejrer passage ")]
+    # The first two files share a batch (over 70 passages), embedded in steps of EMBED_PROGRESS_STEP.
+    assert any(d.startswith(f"Indlejrer passage {EMBED_PROGRESS_STEP} af ") and "referat-0.txt, referat-1.txt" in d
+               for d in steps), steps
+    assert any(d.startswith("Gemmer ") for _, d in seen)
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] <= 4  # moves forward only
+    assert len(set(fractions)) >= 4
