@@ -456,7 +456,7 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
             streamed += str(part)
             yield shown + [{"role": "assistant", "content": render_partial(streamed)}], ""
 
-    def add_minutes(files: list[str] | None, given_council: str = "", given_date: str = "",
+    def add_minutes(files: list[str] | None, given_council: str | None = None, given_date: str | None = None,
                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
         paths = [Path(f) for f in files or []]
         results: list[FileResult | tuple[str, str]] = []
@@ -578,7 +578,7 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
                 event(mark_dates, [since, until], [since, until], queue=False, show_progress="hidden",
                       api_visibility="private")
         # The page a browser loads was built at start; uploads since then must show on every load.
-        app.load(overview, None, [council, empty_note, info], api_visibility="private")
+        app.load(overview, None, [council, empty_note, info], api_visibility="private", show_progress="hidden")
     return app
 
 
