@@ -55,14 +55,17 @@ class Where:
         clauses: list[dict[str, Any]] = []
         if self.council:
             clauses.append({"council": self.council})
-        if self.since or self.until:
-            dated: list[dict[str, Any]] = [{"date_num": {"$gt": 0}}]  # 0: unknown, never inside a range
-            if self.since:
-                dated.append({"date_num": {"$gte": date_num(self.since)}})
-            if self.until:
-                dated.append({"date_num": {"$lte": date_num(self.until)}})
-            in_range = {"$and": dated} if len(dated) > 1 else dated[0]
-            clauses.append({"$or": [in_range, {"date_num": 0}]} if self.include_undated else in_range)
+        dated: list[dict[str, Any]] = []
+        if self.since:
+            dated.append({"date_num": {"$gte": date_num(self.since)}})
+        if self.until:
+            dated.append({"date_num": {"$lte": date_num(self.until)}})
+        if dated:
+            dated.append({"date_num": {"$gt": 0}})  # 0 = unknown: never inside a range ...
+            if self.include_undated:  # ... unless asked for
+                clauses.append({"$or": [{"$and": dated}, {"date_num": 0}]})
+            else:
+                clauses.extend(dated)
         if self.case_number:
             clauses.append({"case_number": self.case_number})
         if self.sources:
