@@ -561,7 +561,7 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
                     # No file_types: gradio would refuse other types in English; store_upload says why in Danish.
                     files = gr.File(label=f"Referater (PDF, DOCX, TXT, HTML; højst {max_upload_mb} MB pr. fil)",
                                     file_count="multiple", elem_id="upload")
-                    upload_status = gr.Textbox(label="Indlæsning", lines=4, interactive=False, elem_id="upload-status")
+                    upload_status = gr.Textbox(label="Indlæsning", lines=6, interactive=False, elem_id="upload-status")
                 info = gr.Markdown(index_summary(index), elem_id="indeks-info")
 
         inputs = [msg, chatbot, council, since, until, case_number, include_undated]
