@@ -9,19 +9,26 @@ PORT ?= 7860
 
 .PHONY: install demo demo-index test sysdeps eval bench clean
 
+# One line per step; pip's own output goes to $(LOG) and is shown only when a step fails.
+LOG := $(VENV)/install.log
+STEP = run() { echo "$$1"; shift; "$$@" >>$(LOG) 2>&1 || { tail -n 40 $(LOG); echo "Fejl – hele loggen: $(LOG)"; exit 1; }; }; run
+
 $(BIN)/raadgiver: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch is pinned to the CPU build in pyproject.toml; install it first so nothing pulls CUDA.
-	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	@test -x $(BIN)/python || { echo "Opretter $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@: > $(LOG)
+	@$(STEP) "Opdaterer pip" $(BIN)/python -m pip install --upgrade pip
+	@# torch is pinned to the CPU build in pyproject.toml; install it first so nothing pulls CUDA.
+	@$(STEP) "Installerer torch (CPU)" $(BIN)/python -m pip install "torch==2.13.0"
+	@$(STEP) "Installerer Rådgiver og testværktøjer" $(BIN)/python -m pip install -e '.[test]'
+	@touch $@
 
 install: $(BIN)/raadgiver
 
 demo-index: install
-	$(BIN)/python demo/render.py demo/minutes demo/build/minutes
-	$(BIN)/raadgiver ingest demo/build/minutes --db $(DEMO_DB)
+	@echo "Laver demo-referaterne (PDF, DOCX, HTML, TXT)"
+	@$(BIN)/python demo/render.py demo/minutes demo/build/minutes >/dev/null
+	@echo "Bygger demo-indekset i $(DEMO_DB)"
+	@$(BIN)/raadgiver ingest demo/build/minutes --db $(DEMO_DB)
 
 demo: demo-index
 	$(BIN)/raadgiver serve --db $(DEMO_DB) --host $(HOST) --port $(PORT)

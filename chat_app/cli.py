@@ -13,6 +13,9 @@ from typing import Any, TypeVar
 import click
 
 import ingest  # noqa: F401  (telemetry and hub access off before anything else loads)
+from chat_app import click_da
+
+click_da.install()  # click's own help and error words in Danish
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +52,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 @contextmanager
 def friendly_errors() -> Iterator[None]:
     """Library errors become one Danish line on stderr and exit status 2, never a bare traceback."""
-    from index.store import IndexBusy, IndexCorrupt, IndexMismatch, NoIndex
+    from index.store import IndexBusy, IndexCorrupt, IndexMismatch, NoIndex, NoMeeting
     from index.vector import StoreWriteFailed
 
     try:
@@ -58,7 +61,7 @@ def friendly_errors() -> Iterator[None]:
         ModelNotFound = RuntimeError  # type: ignore[misc,assignment]
     try:
         yield
-    except (NoIndex, IndexMismatch, IndexBusy, IndexCorrupt, ModelNotFound, StoreWriteFailed) as exc:
+    except (NoIndex, IndexMismatch, IndexBusy, IndexCorrupt, ModelNotFound, StoreWriteFailed, NoMeeting) as exc:
         click.echo(f"Fejl: {exc}", err=True)
         sys.exit(2)
     except OSError as exc:
@@ -69,6 +72,14 @@ def friendly_errors() -> Iterator[None]:
         raise
 
 
+def _require_index(db: Path | None, chroma_url: str | None) -> None:
+    """No index: say so now, before seconds go on loading the embedding model."""
+    from index.store import require_index
+
+    if chroma_url is None:
+        require_index(_db(db))
+
+
 def _embedder(model: str | None, light: bool = False) -> Any:
     """The embedding model; ``light`` for one-shot commands (see ``index.slim``)."""
     from index.embed import load_embedder
@@ -76,14 +87,14 @@ def _embedder(model: str | None, light: bool = False) -> Any:
     return load_embedder(model, light=light)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=click_da.Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="raadgiver", message="raadgiver %(version)s")
 def main() -> None:
     """Rådgiver: søg og spørg i referater fra offentlige råd – alt kører lokalt."""
 
 
 @main.command("ingest")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="STIER...")
 @db_option
 @click.option("--council", default=None, help="Rådets/udvalgets navn, hvis det ikke står i referatet.")
 @click.option("--meeting-date", callback=_date, default=None, help="Mødedato (ÅÅÅÅ-MM-DD), hvis den ikke står i referatet.")
@@ -181,7 +192,7 @@ def _section_key(section: str) -> tuple[int, ...]:
 
 
 @main.command("search")
-@click.argument("query")
+@click.argument("query", metavar="SØGNING")
 @db_option
 @click.option("-k", "k", default=5, show_default=True, help="Antal punkter.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
@@ -189,19 +200,23 @@ def _section_key(section: str) -> tuple[int, ...]:
 @click.option("--since", callback=_date, default=None, help="Møder fra og med denne dato (ÅÅÅÅ-MM-DD).")
 @click.option("--until", callback=_date, default=None, help="Møder til og med denne dato (ÅÅÅÅ-MM-DD).")
 @click.option("--case", "case_number", default=None, help="Kun punkter med dette sagsnummer.")
+@click.option("--include-undated", is_flag=True, help="Tag møder uden kendt dato med, når der filtreres på dato.")
 @click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
 def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str | None, k: int, mode: str,
                council: str | None, since: date | None, until: date | None, case_number: str | None,
-               as_json: bool) -> None:
-    """Find de dagsordenspunkter, der bedst svarer på QUERY."""
+               include_undated: bool, as_json: bool) -> None:
+    """Find de dagsordenspunkter, der bedst svarer på SØGNING."""
     from index.store import open_index
     from index.vector import Where
 
     with friendly_errors():
+        _require_index(db, chroma_url)
         embedder = None if mode == "lexical" else _embedder(model, light=True)
         with open_index(_db(db), embedder, chroma_url=chroma_url) as index:
-            hits = index.search(query, k=k, mode=mode,  # type: ignore[arg-type]
-                                where=Where(council=council, since=since, until=until, case_number=case_number))
+            where = Where(council=council, since=since, until=until, case_number=case_number,
+                          include_undated=include_undated)
+            hits = index.search(query, k=k, mode=mode, where=where)  # type: ignore[arg-type]
+            _undated_note(index.undated_left_out(where))
     if as_json:
         click.echo(json.dumps([
             {"rank": h.rank, "score": round(h.score, 6), "council": h.chunk.council,
@@ -220,6 +235,13 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
                    f"\"{c.title}\" ({c.case_number or 'intet sagsnr.'})")
         snippet = " ".join(c.text.split())
         click.echo(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}\n")
+
+
+def _undated_note(left_out: int) -> None:
+    if left_out:
+        click.echo(f"Bemærk: {left_out} {'møde' if left_out == 1 else 'møder'} uden kendt dato er ikke med i "
+                   "datofilteret. Tilføj --include-undated for at tage dem med, eller giv dem en dato med "
+                   "`raadgiver meeting set FIL --meeting-date ÅÅÅÅ-MM-DD`.", err=True)
 
 
 def _generator(llm_url: str | None, llm_model: str | None, gguf: Path | None, allow_remote_llm: bool) -> Any:
@@ -244,21 +266,22 @@ def llm_options(f: F) -> F:
 
 
 @main.command("ask")
-@click.argument("question")
+@click.argument("question", metavar="SPØRGSMÅL")
 @db_option
 @llm_options
 @click.option("--council", default=None, help="Kun dette råd/udvalg.")
 @click.option("--since", callback=_date, default=None, help="Møder fra og med denne dato.")
 @click.option("--until", callback=_date, default=None, help="Møder til og med denne dato.")
 @click.option("--case", "case_number", default=None, help="Kun punkter med dette sagsnummer.")
+@click.option("--include-undated", is_flag=True, help="Tag møder uden kendt dato med, når der filtreres på dato.")
 @click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
 @click.option("--show-prompt", is_flag=True, help="Vis præcis den tekst, der sendes til sprogmodellen.")
 @click.option("--docx", "docx_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Gem også svaret som Word-notat (.docx) med kilderne som fodnoter.")
 def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str | None, llm_url: str | None,
             llm_model: str | None, gguf: Path | None, allow_remote_llm: bool, council: str | None,
-            since: date | None, until: date | None, case_number: str | None, as_json: bool,
-            show_prompt: bool, docx_path: Path | None) -> None:
+            since: date | None, until: date | None, case_number: str | None, include_undated: bool,
+            as_json: bool, show_prompt: bool, docx_path: Path | None) -> None:
     """Stil et spørgsmål og få et svar med kildehenvisninger."""
     from chat_app.answer import Answer, show_prompt as prompt_text, stream_answer
     from chat_app.generate import GeneratorFailed, RemoteNotAllowed
@@ -271,8 +294,11 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
         except (RemoteNotAllowed, GeneratorFailed) as exc:
             click.echo(f"Fejl: {exc}", err=True)
             sys.exit(2)
-        where = Where(council=council, since=since, until=until, case_number=case_number)
+        where = Where(council=council, since=since, until=until, case_number=case_number,
+                      include_undated=include_undated)
+        _require_index(db, chroma_url)
         with open_index(_db(db), _embedder(model, light=True), chroma_url=chroma_url) as index:
+            _undated_note(index.undated_left_out(where))
             final: Answer | None = None
             streamed = False
             for part in stream_answer(index, question, generator=generator, where=where):
@@ -311,6 +337,42 @@ def _write_docx(question: str, answer: Any, path: Path) -> None:
         click.echo(f"Fejl: Word-notatet kunne ikke gemmes i {path} ({exc.strerror or exc}).", err=True)
         sys.exit(2)
     click.echo(f"Word-notat gemt: {path}", err=True)
+
+
+@main.group("meeting")
+def meeting_cmd() -> None:
+    """Ret oplysninger om et møde i indekset."""
+
+
+@meeting_cmd.command("set")
+@click.argument("source", metavar="FIL")
+@db_option
+@click.option("--meeting-date", callback=_date, default=None, help="Mødets dato (ÅÅÅÅ-MM-DD).")
+@click.option("--council", default=None, help="Rådets/udvalgets navn.")
+@click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
+def meeting_set_cmd(source: str, db: Path | None, chroma_url: str | None, model: str | None,
+                    meeting_date: date | None, council: str | None, as_json: bool) -> None:
+    """Giv mødet fra FIL en anden dato og/eller et andet råd; punkterne citeres derefter sådan.
+
+    FIL er stien, som mødet blev indlæst fra (eller blot filnavnet, hvis det er entydigt).
+    Intet embeddes igen.
+    """
+    from index.store import open_index
+
+    if meeting_date is None and council is None:
+        raise click.UsageError("Angiv --meeting-date og/eller --council.")
+    with friendly_errors():
+        with open_index(_db(db), None, chroma_url=chroma_url, write=True) as index:
+            before = index.find_meeting(source)
+            after = index.set_meeting(before.source, council=council, meeting_date=meeting_date)
+    if as_json:
+        click.echo(json.dumps({"source": after.source, "council": after.council, "meeting_date": after.meeting_date,
+                               "before": {"council": before.council, "meeting_date": before.meeting_date}},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{Path(after.source).name}: {after.council}, møde {after.meeting_date or 'ukendt dato'} "
+               f"(før: {before.council}, møde {before.meeting_date or 'ukendt dato'}). "
+               f"{after.items} punkter citeres nu sådan; intet blev embeddet igen.")
 
 
 @main.command("serve")

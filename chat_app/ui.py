@@ -6,6 +6,7 @@ import html
 import ipaddress
 import re
 import shutil
+import sys
 import tempfile
 import threading
 from collections import OrderedDict
@@ -19,7 +20,7 @@ from chat_app.answer import Answer, stream_answer
 from chat_app.concurrency import BoundedGenerator, ReadWriteLock, SerialEmbedder
 from chat_app.prompt import Citation
 from index.build import FileResult, file_sha256, ingest_files
-from index.store import Index, IndexBusy, open_index
+from index.store import Index, IndexBusy, MeetingEntry, open_index
 from index.vector import Where
 from ingest.chunk import ChunkSettings
 from ingest.read import ReadError, sniff_format
@@ -36,35 +37,60 @@ EXAMPLES = (
     "Hvordan har rådets holdning til cloud udviklet sig?",
     "Hvad blev der besluttet under SAG-2025-00142?",
 )
+DATE_INFO = "ÅÅÅÅ-MM-DD, f.eks. 2025-09-09"
 EMPTY_NOTE = (
     "**Indekset er tomt.** Træk referater (PDF, DOCX, TXT, HTML) ind i upload-feltet, "
     "eller kør `raadgiver ingest MAPPE`."
 )
+COPY_LABEL = "Kopiér citat og kildehenvisning"
+INCLUDE_UNDATED = "Medtag møder uden dato"
 HISTORY_TURNS = 3  # the prompt uses the last three turns; retrieval the last one
 SAFE_CHARS = re.compile(r"[^A-Za-zÆØÅæøå0-9._\- ]")
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 # A delegated listener, so the copy buttons in chat messages need no inline JavaScript (which the
-# chat's HTML sanitiser strips, as it strips data-* attributes: the memo line rides in ``value``).
-# Falls back to a hidden textarea where the page is not a secure context (plain http on a LAN
-# address), where navigator.clipboard does not exist.
+# chat's HTML sanitiser strips, as it strips data-* attributes: the memo line rides in ``value``,
+# the quote is read from the source's blockquote). Falls back to execCommand where the page is not
+# a secure context (plain http on a LAN address), where navigator.clipboard does not exist.
 COPY_JS = """
 <script>
 document.addEventListener("click", async (ev) => {
   const b = ev.target.closest && ev.target.closest("button.raad-kopier");
   if (!b) return;
   ev.preventDefault();
-  const text = b.value || "";
-  try { await navigator.clipboard.writeText(text); }
-  catch (e) {
-    const t = document.createElement("textarea"); t.value = text; document.body.appendChild(t);
-    t.select(); document.execCommand("copy"); t.remove();
+  // The verbatim quote (with its » «) and the memo line, as plain text and as HTML, so Word and
+  // Outlook paste two clean paragraphs and a plain editor gets two lines.
+  const q = b.closest("li.raad-kilde") && b.closest("li.raad-kilde").querySelector("blockquote");
+  const quote = q ? q.innerText.trim() : "";
+  const memo = b.value || "";
+  const text = quote ? quote + "\\n" + memo : memo;
+  const esc = (s) => s.replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+  const html = (quote ? "<p>" + esc(quote).replace(/\\n/g, "<br>") + "</p>" : "") + "<p>" + esc(memo) + "</p>";
+  try {
+    await navigator.clipboard.write([new ClipboardItem({
+      "text/plain": new Blob([text], {type: "text/plain"}), "text/html": new Blob([html], {type: "text/html"})})]);
+  } catch (e) {
+    const onCopy = (c) => { c.clipboardData.setData("text/plain", text); c.clipboardData.setData("text/html", html);
+                            c.preventDefault(); };
+    const t = document.createElement("textarea"); t.value = text; document.body.appendChild(t); t.select();
+    document.addEventListener("copy", onCopy);
+    try { document.execCommand("copy"); } finally { document.removeEventListener("copy", onCopy); t.remove(); }
   }
-  b.textContent = "Kopieret ✓"; setTimeout(() => { b.textContent = "Kopiér kildehenvisning"; }, 1500);
+  const label = b.textContent;
+  b.textContent = "Kopieret ✓"; setTimeout(() => { b.textContent = label; }, 1500);
 });
 </script>
 """
+# gradio's bundled Source Sans Pro SemiBold (the theme's weight 600) holds only "A", "B" and some
+# Cyrillic, so all bold text mixed those two letters into the system font's bold ("It-ARkitekturråd").
+# The same family from gradio's complete Regular and Bold files (still served by this server),
+# under a name of our own so the theme's broken face is never chosen.
 CSS = """
+@font-face { font-family: "Raadgiver Sans"; font-weight: 100 500; font-style: normal;
+             src: url("static/fonts/SourceSansPro/SourceSansPro-Regular.woff2") format("woff2"); }
+@font-face { font-family: "Raadgiver Sans"; font-weight: 501 900; font-style: normal;
+             src: url("static/fonts/SourceSansPro/SourceSansPro-Bold.woff2") format("woff2"); }
+:root:root { --font: "Raadgiver Sans", "Source Sans Pro", ui-sans-serif, system-ui, sans-serif; }
 .raad-kilder { margin-top: .8em; border-top: 1px solid var(--border-color-primary); padding-top: .5em; }
 .raad-kilder ol { padding-left: 1.4em; }
 .raad-kilde { margin-bottom: .8em; }
@@ -78,6 +104,15 @@ button.raad-kopier { font-size: .85em; padding: .1em .6em; border: 1px solid var
                      border-radius: 4px; background: var(--background-fill-primary); cursor: pointer; }
 .raad-note { font-size: .9em; color: var(--body-text-color-subdued); }
 .raad-fil { font-size: .85em; color: var(--body-text-color-subdued); }
+/* gradio 6 titles every toast with its English type ("Warning"), ignoring title= and i18n. */
+.toast-title { font-size: 0 !important; }
+.toast-title::before { font-size: var(--text-md); }
+.toast-title.error::before { content: "Fejl"; }
+.toast-title.warning::before { content: "Advarsel"; }
+.toast-title.info::before { content: "Bemærk"; }
+.toast-title.success::before { content: "Udført"; }
+.raad-ugyldig textarea, .raad-ugyldig input { border-color: var(--error-border-color, #dc2626) !important; }
+.raad-ugyldig [data-testid="block-info"] { color: var(--error-text-color, #b91c1c); }
 """
 
 
@@ -150,7 +185,8 @@ def parse_date(value: str | None, label: str) -> date | None:
         raise BadFilter(f"{label} '{text}' er ikke en dato. Skriv den som ÅÅÅÅ-MM-DD, f.eks. 2025-09-09.") from None
 
 
-def parse_where(council: str | None, since: str | None, until: str | None, case_number: str | None) -> Where:
+def parse_where(council: str | None, since: str | None, until: str | None, case_number: str | None,
+                include_undated: bool = False) -> Where:
     """The filter fields as a Where."""
     start = parse_date(since, "Fra-datoen")
     end = parse_date(until, "Til-datoen")
@@ -161,7 +197,33 @@ def parse_where(council: str | None, since: str | None, until: str | None, case_
         since=start,
         until=end,
         case_number=(case_number or "").strip() or None,
+        include_undated=bool(include_undated),
     )
+
+
+def date_problems(since: str | None, until: str | None) -> tuple[str, str]:
+    """A Danish problem for each date field ('' when it is fine), to show under the field."""
+    problems = []
+    for value, label in ((since, "Fra-datoen"), (until, "Til-datoen")):
+        try:
+            parse_date(value, label)
+            problems.append("")
+        except BadFilter as exc:
+            problems.append(str(exc))
+    if not any(problems):
+        try:
+            parse_where(None, since, until, None)
+        except BadFilter as exc:
+            problems[1] = str(exc)
+    return problems[0], problems[1]
+
+
+def undated_note(left_out: int) -> str:
+    """What a date filter left out, and how to take it in."""
+    if not left_out:
+        return ""
+    which = "1 møde uden kendt dato er" if left_out == 1 else f"{left_out} møder uden kendt dato er"
+    return f"{which} ikke med i datofilteret. Sæt flueben i »{INCLUDE_UNDATED}« for at tage dem med."
 
 
 def safe_name(name: str) -> str:
@@ -270,11 +332,12 @@ def render_busy() -> str:
             "indlæsningen er færdig …</p></div>")
 
 
-def render_answer(answer: Answer, items: dict[tuple[str, str], str]) -> str:
-    """The answer text, a note if any, then each source with quote, full item and a copy button."""
+def render_answer(answer: Answer, items: dict[tuple[str, str], str], filter_note: str = "") -> str:
+    """The answer text, notes if any, then each source with quote, full item and a copy button."""
     parts = [f'<div class="raad-svar"><p class="raad-tekst">{_lines(answer.answer)}</p>']
-    if answer.note:
-        parts.append(f'<p class="raad-note">{html.escape(answer.note)}</p>')
+    for note in (answer.note, filter_note):
+        if note:
+            parts.append(f'<p class="raad-note">{html.escape(note)}</p>')
     if answer.citations:
         parts.append('<div class="raad-kilder"><p><strong>Kilder</strong></p><ol>')
         for c in answer.citations:
@@ -300,12 +363,14 @@ def render_citation(c: Citation, full_text: str | None) -> str:
         out.append(f'<details><summary>Vis hele punktet</summary><div class="raad-punkt">{_lines(full_text)}</div></details>')
     out.append(f'<div class="raad-fil">Fil: {html.escape(Path(c.source).name)}</div>')
     memo = html.escape(c.memo_line(), quote=True)
-    out.append(f'<button type="button" class="raad-kopier" value="{memo}" title="{memo}">Kopiér kildehenvisning</button></li>')
+    out.append(f'<button type="button" class="raad-kopier" value="{memo}" title="{memo}">{COPY_LABEL}</button></li>')
     return "".join(out)
 
 
-def render_results(results: Sequence[FileResult | tuple[str, str]]) -> str:
-    """One line per uploaded file: status, name, and what it gave or why it failed."""
+def render_results(results: Sequence[FileResult | tuple[str, str]], meetings: dict[str, MeetingEntry] | None = None,
+                   given_date: date | None = None) -> str:
+    """One line per uploaded file: status, name, and what it gave or why it failed; then, for each
+    meeting read, its council and date and where the date came from, for the user to confirm."""
     lines = []
     for r in results:
         if isinstance(r, tuple):
@@ -314,7 +379,18 @@ def render_results(results: Sequence[FileResult | tuple[str, str]]) -> str:
             lines.append(f"fejl       {r.path.name}: {r.message}")
         else:
             lines.append(f"{r.status:10} {r.path.name} ({r.items} punkter, {r.chunks} passager)")
+            entry = (meetings or {}).get(str(r.path.resolve()))
+            if entry is not None:
+                lines.append("           " + meeting_line(entry, given_date))
     return "\n".join(lines)
+
+
+def meeting_line(entry: MeetingEntry, given_date: date | None) -> str:
+    if entry.meeting_date is None:
+        return (f"{entry.council}, mødedato ukendt – skriv den i feltet Mødedato og upload filen igen, "
+                "ellers kommer mødet ikke med i datofiltre")
+    whence = "som angivet" if given_date and entry.meeting_date == given_date.isoformat() else "fundet i referatet"
+    return f"{entry.council}, møde {entry.meeting_date} ({whence})"
 
 
 def index_summary(index: Index) -> str:
@@ -383,15 +459,24 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
         return gr.update(value=str(path), visible=True)
 
     def respond(message: str, messages: list[dict[str, Any]] | None, council: str, since: str, until: str,
-                case_number: str, request: gr.Request = None,  # type: ignore[assignment]  # gradio fills it in
+                case_number: str, include_undated: bool = False,
+                request: gr.Request = None,  # type: ignore[assignment]  # gradio fills it in
                 ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        # A question that cannot be asked leaves the chat and the box as they were (an error would
+        # mark both red until the next question) and says why in a Danish toast.
         question = (message or "").strip()
         if not question:
-            raise gr.Error("Skriv et spørgsmål først.")
+            gr.Warning("Skriv et spørgsmål først.", title="Intet spørgsmål")
+            yield list(messages or []), message or ""
+            return
         try:
-            where = parse_where(council, since, until, case_number)
+            where = parse_where(council, since, until, case_number, include_undated)
         except BadFilter as exc:
-            raise gr.Error(str(exc)) from None
+            print(f"Ugyldigt filter: {exc}", file=sys.stderr, flush=True)
+            gr.Warning(str(exc), title="Ugyldig dato")
+            yield list(messages or []), message
+            return
+        filter_note = undated_note(index.undated_left_out(where))
         history = chat_history(messages)
         shown = list(messages or []) + [{"role": "user", "content": render_question(question)}]
         if not index.manifest.meetings:  # nothing to search (and BM25 cannot be built over nothing)
@@ -406,7 +491,8 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
                 gate.acquire_read()
             try:  # per step, so a slow model never holds up an upload for a whole answer
                 part = next(parts, None)
-                rendered = render_answer(part, full_items(index, part.citations)) if isinstance(part, Answer) else None
+                rendered = (render_answer(part, full_items(index, part.citations), filter_note)
+                            if isinstance(part, Answer) else None)
             finally:
                 gate.release_read()
             if part is None:
@@ -418,10 +504,18 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
             streamed += str(part)
             yield shown + [{"role": "assistant", "content": render_partial(streamed)}], ""
 
-    def add_minutes(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+    def add_minutes(files: list[str] | None, given_council: str | None = None, given_date: str | None = None,
+                    progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
         paths = [Path(f) for f in files or []]
         results: list[FileResult | tuple[str, str]] = []
         stored: list[Path] = []
+        try:
+            meeting_date = parse_date(given_date, "Mødedatoen")
+        except BadFilter as exc:
+            print(f"Ugyldig mødedato ved upload: {exc}", file=sys.stderr, flush=True)
+            gr.Warning(f"{exc} Filerne er ikke indlæst.", title="Ugyldig mødedato")
+            return (render_results([(p.name, "ikke indlæst – ret mødedatoen først") for p in paths]), *overview(), None)
+        council_given = (given_council or "").strip() or None
         for p in paths:
             try:
                 stored.append(store_upload(p, p.name, upload_dir, max_upload_mb * 1024 * 1024))
@@ -430,17 +524,41 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
         if stored:
             try:
                 with gate.write(), index.writable():
-                    progress((0, len(stored)), desc="Indlæser")
-                    for n, result in enumerate(ingest_files(index, stored), start=1):
-                        progress((n, len(stored)), desc=f"Indlæst {result.path.name}")
+                    def moved(files_done: float, desc: str) -> None:
+                        progress(files_done / len(stored), desc=desc)
+
+                    for result in ingest_files(index, stored, council=council_given, meeting_date=meeting_date,
+                                               progress=moved):
                         results.append(result)
+                        if result.status == "uændret" and (council_given or meeting_date):
+                            fill_in(result.path, council_given, meeting_date)
             except IndexBusy:
-                gr.Warning("Indekset bruges lige nu af en anden proces (f.eks. `raadgiver ingest`). Prøv igen om lidt.")
+                gr.Warning("Indekset bruges lige nu af en anden proces (f.eks. `raadgiver ingest`). Prøv igen om lidt.",
+                           title="Indekset er optaget")
                 results += [(d.name, "indekset var optaget af en anden proces – prøv igen") for d in stored]
         failed = sum(1 for r in results if isinstance(r, tuple) or r.status == "fejl")
         if failed:
-            gr.Warning(f"{failed} af {len(results)} filer kunne ikke indlæses – se status under upload-feltet.")
-        return (render_results(results), *overview(), None)
+            gr.Warning(f"{failed} af {len(results)} filer kunne ikke indlæses – se status under upload-feltet.",
+                       title="Ikke alle filer blev indlæst")
+        meetings = {m.source: m for m in index.manifest.meetings}
+        return (render_results(results, meetings, meeting_date), *overview(), None)
+
+    def fill_in(path: Path, council: str | None, meeting_date: date | None) -> None:
+        """An unchanged file uploaded again with council/date: what a fresh ingest with them would give
+        (the council replaces, a date fills in only where the minutes have none), without re-embedding."""
+        entry = next((m for m in index.manifest.meetings if m.source == str(path.resolve())), None)
+        if entry is None:
+            return
+        new_council = council or entry.council
+        new_date = meeting_date if meeting_date and entry.meeting_date is None else None
+        if new_council != entry.council or new_date is not None:
+            index.set_meeting(entry.source, council=new_council, meeting_date=new_date)
+
+    def mark_dates(since: str, until: str) -> tuple[Any, Any]:
+        """A bad date is said under its field (and the field marked), not over the whole page."""
+        first, second = (gr.update(info=p or DATE_INFO, elem_classes=["raad-ugyldig"] if p else [])
+                         for p in date_problems(since, until))
+        return first, second
 
     def overview() -> tuple[Any, Any, str]:
         """Council choices, the empty-index note and the summary as the index is now (not at start)."""
@@ -481,17 +599,22 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
                     # built at start, and councils added by uploads since then must still be accepted.
                     council = gr.Dropdown([ALL_COUNCILS] + councils_of(index), value=ALL_COUNCILS,
                                           label="Råd/udvalg", elem_id="raad", allow_custom_value=True)
-                    since = gr.Textbox(label="Fra dato", placeholder="ÅÅÅÅ-MM-DD", elem_id="fra")
-                    until = gr.Textbox(label="Til dato", placeholder="ÅÅÅÅ-MM-DD", elem_id="til")
+                    since = gr.Textbox(label="Fra dato", placeholder="ÅÅÅÅ-MM-DD", elem_id="fra", info=DATE_INFO)
+                    until = gr.Textbox(label="Til dato", placeholder="ÅÅÅÅ-MM-DD", elem_id="til", info=DATE_INFO)
+                    include_undated = gr.Checkbox(label=INCLUDE_UNDATED, value=False, elem_id="udaterede")
                     case_number = gr.Textbox(label="Sagsnummer", placeholder="f.eks. SAG-2025-00142", elem_id="sag")
                 with gr.Accordion("Tilføj referater", open=True):
+                    # Same meaning as `raadgiver ingest --council/--meeting-date`: they fill in what the text lacks.
+                    up_council = gr.Textbox(label="Råd/udvalg (hvis det ikke står i referatet)", elem_id="upload-raad")
+                    up_date = gr.Textbox(label="Mødedato (hvis den ikke står i referatet)", placeholder="ÅÅÅÅ-MM-DD",
+                                         elem_id="upload-dato")
                     # No file_types: gradio would refuse other types in English; store_upload says why in Danish.
                     files = gr.File(label=f"Referater (PDF, DOCX, TXT, HTML; højst {max_upload_mb} MB pr. fil)",
                                     file_count="multiple", elem_id="upload")
-                    upload_status = gr.Textbox(label="Indlæsning", lines=4, interactive=False, elem_id="upload-status")
+                    upload_status = gr.Textbox(label="Indlæsning", lines=6, interactive=False, elem_id="upload-status")
                 info = gr.Markdown(index_summary(index), elem_id="indeks-info")
 
-        inputs = [msg, chatbot, council, since, until, case_number]
+        inputs = [msg, chatbot, council, since, until, case_number, include_undated]
         msg.submit(respond, inputs, [chatbot, msg], api_name="chat").success(
             memo_button, None, memo, api_visibility="private", trigger_mode="multiple")
         send.click(respond, inputs, [chatbot, msg], api_visibility="private").success(
@@ -501,9 +624,15 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
             memo_button, None, memo, api_visibility="private", trigger_mode="multiple")
         new.click(lambda: ([], "", gr.update(value=None, visible=False)), None, [chatbot, msg, memo],
                   api_visibility="private")
-        files.upload(add_minutes, files, [upload_status, council, empty_note, info, files], api_name="add_minutes")
+        # Progress on the status box only (gradio shows it on every output by default).
+        files.upload(add_minutes, [files, up_council, up_date], [upload_status, council, empty_note, info, files],
+                     api_name="add_minutes", show_progress_on=[upload_status])
+        for box in (since, until):
+            for event in (box.blur, box.submit):
+                event(mark_dates, [since, until], [since, until], queue=False, show_progress="hidden",
+                      api_visibility="private")
         # The page a browser loads was built at start; uploads since then must show on every load.
-        app.load(overview, None, [council, empty_note, info], api_visibility="private")
+        app.load(overview, None, [council, empty_note, info], api_visibility="private", show_progress="hidden")
     return app
 
 

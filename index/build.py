@@ -61,6 +61,12 @@ def file_sha256(path: Path) -> str:
 # ~12 passages per meeting before batching: 72 %). The batch is committed together; each meeting
 # is still whole or absent.
 EMBED_BATCH_PASSAGES = 256
+# With a progress callback, a batch is embedded in calls of this many passages, so a progress bar
+# moves within one long file too.
+EMBED_PROGRESS_STEP = 64
+
+# Progress: (files finished, fractional while a batch is embedded; a Danish line saying what runs now).
+Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -115,15 +121,25 @@ def ingest_files(
     meeting_date: date | None = None,
     batch_passages: int = EMBED_BATCH_PASSAGES,
     max_bytes: int = MAX_FILE_BYTES,
+    progress: Progress | None = None,
 ) -> Iterator[FileResult]:
     """Bring files into the index, yielding one result per file in the order given.
 
     A bad file is reported and the rest still go in. Passages of consecutive files are embedded
     and committed together (up to ``batch_passages``); each meeting is whole or absent.
+    ``progress`` hears which file is read and how far each batch's embedding is.
     """
-    tasks = ((str(path.resolve()), partial(prepare_file, index, path, council, meeting_date, max_bytes))
-             for path in paths)
-    for done, written in _write_in_batches(index, tasks, batch_passages):
+    paths = list(paths)
+    finished = 0  # files written (or failed): what the progress fraction counts
+
+    def read(n: int, path: Path) -> PreparedMeeting | FileResult:
+        if progress is not None:
+            progress(finished, f"Læser {path.name} (fil {n + 1} af {len(paths)})")
+        return prepare_file(index, path, council, meeting_date, max_bytes)
+
+    tasks = ((str(path.resolve()), partial(read, n, path)) for n, path in enumerate(paths))
+    for done, written in _write_in_batches(index, tasks, batch_passages, progress):
+        finished += 1
         if isinstance(done, FileResult):
             yield done
         else:
@@ -159,7 +175,7 @@ def add_meeting(index: Index, meeting: Meeting) -> tuple[int, int]:
 Task = tuple[str, Callable[[], "PreparedMeeting | FileResult"]]
 
 
-def _write_in_batches(index: Index, tasks: Iterable[Task], batch_passages: int
+def _write_in_batches(index: Index, tasks: Iterable[Task], batch_passages: int, progress: Progress | None = None
                       ) -> Iterator[tuple[PreparedMeeting | FileResult, tuple[int, int] | None]]:
     """Prepare each (source, prepare) task in turn and write the prepared ones in batches.
 
@@ -167,11 +183,27 @@ def _write_in_batches(index: Index, tasks: Iterable[Task], batch_passages: int
     waiting in the batch is written first, so its second copy sees it committed.
     """
     queue: list[PreparedMeeting | FileResult] = []
+    finished = 0
 
     def flush() -> Iterator[tuple[PreparedMeeting | FileResult, tuple[int, int] | None]]:
-        written = iter(write_prepared(index, [q for q in queue if isinstance(q, PreparedMeeting)]))
+        nonlocal finished
+        prepared = [q for q in queue if isinstance(q, PreparedMeeting)]
+        on_embedded = None
+        if progress is not None and prepared:
+            named = [p.path.name if p.path else p.meeting.title for p in prepared]
+            names = ", ".join(named[:3]) + (f" og {len(named) - 3} andre" if len(named) > 3 else "")
+            start, size = finished, len(queue)
+
+            def on_embedded(done: int, total: int) -> None:
+                # The last tenth of a batch's share is the write; the fraction reaches it when written.
+                desc = (f"Indlejrer passage {done} af {total} ({names})" if done < total
+                        else f"Gemmer {len(named)} {'møde' if len(named) == 1 else 'møder'} i indekset ({names})")
+                progress(start + size * 0.9 * done / total, desc)
+
+        written = iter(write_prepared(index, prepared, on_embedded))
         for q in queue:
             yield q, next(written) if isinstance(q, PreparedMeeting) else None
+        finished += len(queue)
         queue.clear()
 
     for source, prepare in tasks:
@@ -183,7 +215,8 @@ def _write_in_batches(index: Index, tasks: Iterable[Task], batch_passages: int
     yield from flush()
 
 
-def write_prepared(index: Index, batch: Sequence[PreparedMeeting]) -> list[tuple[int, int]]:
+def write_prepared(index: Index, batch: Sequence[PreparedMeeting],
+                   on_embedded: Callable[[int, int], None] | None = None) -> list[tuple[int, int]]:
     """One embedding call for the whole batch, then the batch written and committed together.
 
     1. announce, 2. write, 3. commit, 4. clean up: a kill at any point leaves each meeting either
@@ -194,7 +227,15 @@ def write_prepared(index: Index, batch: Sequence[PreparedMeeting]) -> list[tuple
         return []
     assert index.embedder is not None
     texts = [embedding_text(c.title, c.text) for p in batch for c in p.chunks]
-    vectors = index.embedder.embed(texts, "passage")
+    if on_embedded is None:
+        vectors = index.embedder.embed(texts, "passage")
+    else:  # in steps, saying how far it got (passages are independent: the vectors are the same)
+        on_embedded(0, len(texts))
+        parts = []
+        for start in range(0, len(texts), EMBED_PROGRESS_STEP):
+            parts.append(index.embedder.embed(texts[start : start + EMBED_PROGRESS_STEP], "passage"))
+            on_embedded(min(start + EMBED_PROGRESS_STEP, len(texts)), len(texts))
+        vectors = np.concatenate(parts) if parts else index.embedder.embed(texts, "passage")
     old = index.manifest.committed()
     announced = tuple((p.meeting.source, p.meeting.content_hash) for p in batch)
     index.commit(replace(index.manifest, pending=index.manifest.pending + announced))

@@ -59,6 +59,10 @@ class IndexCorrupt(Exception):
     """The data directory holds something that is not a readable Rådgiver index."""
 
 
+class NoMeeting(Exception):
+    """No meeting (or more than one) in the index matches the file name given."""
+
+
 @dataclass(frozen=True)
 class MeetingEntry:
     """A committed meeting: which file, which version of it, what it gave."""
@@ -87,6 +91,8 @@ class Manifest:
     meetings: tuple[MeetingEntry, ...] = ()
     pending: tuple[tuple[str, str], ...] = ()  # (source, content_hash) being written right now
     counts: dict[str, int] = field(default_factory=dict)
+    # (source, council, meeting_date) being set on a meeting's chunks and items right now
+    relabel: tuple[tuple[str, str, str | None], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         # By hand, not asdict(): this runs twice per commit over every meeting in the index, and
@@ -102,6 +108,7 @@ class Manifest:
             ],
             "pending": [list(p) for p in self.pending],
             "counts": dict(self.counts),
+            **({"relabel": [list(r) for r in self.relabel]} if self.relabel else {}),
         }
 
     @staticmethod
@@ -120,6 +127,7 @@ class Manifest:
             meetings=meetings,
             pending=tuple(tuple(p) for p in data.get("pending", ())),  # type: ignore[misc]
             counts=dict(data.get("counts", {})),
+            relabel=tuple(tuple(r) for r in data.get("relabel", ())),  # type: ignore[misc]
         )
 
     def committed(self) -> dict[str, str]:
@@ -282,7 +290,58 @@ class Index:
             cleaned += 1
         if self.manifest.pending:
             self.commit(replace(self.manifest, pending=(), generation=self.manifest.generation + 1))
+        for source, council, day in self.manifest.relabel:  # announced, maybe half done: finish it
+            self._relabel(source, council, parse_iso_date(day))
+            cleaned += 1
         return cleaned
+
+    # ------------------------------------------------------------------ correcting a meeting
+
+    def find_meeting(self, name: str) -> MeetingEntry:
+        """The committed meeting read from ``name``: its full path, or a file name that only it has."""
+        by_source = {m.source: m for m in self.manifest.meetings}
+        for candidate in (name, str(Path(name).expanduser().resolve())):
+            if candidate in by_source:
+                return by_source[candidate]
+        named = [m for m in self.manifest.meetings if Path(m.source).name == Path(name).name]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise NoMeeting(f"Flere møder er læst fra en fil ved navn {Path(name).name}: "
+                            + ", ".join(m.source for m in named) + ". Angiv hele stien.")
+        raise NoMeeting(f"Intet møde i indekset er læst fra '{name}'. Se filerne med `raadgiver items`.")
+
+    def set_meeting(self, source: str, council: str | None = None, meeting_date: date | None = None) -> MeetingEntry:
+        """Give a committed meeting another council and/or date, re-citing it without re-embedding.
+
+        1. announce (``relabel`` in the manifest), 2. set the fields on its chunks and items,
+        3. commit the new entry: a kill leaves the old fields (before 1) or the new ones (the next
+        writer's recover() finishes 2 and 3). The generation moves, so BM25 is derived again.
+        """
+        entry = next((m for m in self.manifest.meetings if m.source == source), None)
+        if entry is None:
+            raise NoMeeting(f"Intet møde i indekset er læst fra '{source}'.")
+        council = council if council is not None else entry.council
+        day = meeting_date.isoformat() if meeting_date else entry.meeting_date
+        self.commit(replace(self.manifest, relabel=self.manifest.relabel + ((source, council, day),)))
+        return self._relabel(source, council, parse_iso_date(day))
+
+    def _relabel(self, source: str, council: str, meeting_date: date | None) -> MeetingEntry:
+        self.store.relabel_source(source, council, meeting_date)
+        day = meeting_date.isoformat() if meeting_date else None
+        meetings = tuple(replace(m, council=council, meeting_date=day) if m.source == source else m
+                         for m in self.manifest.meetings)
+        self.commit(replace(self.manifest, meetings=meetings, generation=self.manifest.generation + 1,
+                            relabel=tuple(r for r in self.manifest.relabel if r[0] != source)))
+        return next(m for m in self.manifest.meetings if m.source == source)
+
+    def undated_left_out(self, where: Where) -> int:
+        """How many committed meetings without a date a date range leaves out (0 without a range)."""
+        if not (where.since or where.until) or where.include_undated:
+            return 0
+        return sum(1 for m in self.manifest.meetings
+                   if m.meeting_date is None and (not where.council or m.council == where.council)
+                   and (not where.sources or m.source in where.sources))
 
     # ------------------------------------------------------------------ search
 
@@ -515,9 +574,10 @@ def _ok(c: Chunk, committed: dict[str, str], where: Where) -> bool:
 def _meta_ok(m: dict[str, Any], where: Where) -> bool:
     if where.council and m["council"] != where.council:
         return False
-    if where.since and not (m["date_num"] and m["date_num"] >= date_num(where.since)):
+    undated_ok = where.include_undated and not m["date_num"]
+    if where.since and not undated_ok and not (m["date_num"] and m["date_num"] >= date_num(where.since)):
         return False
-    if where.until and not (m["date_num"] and m["date_num"] <= date_num(where.until)):
+    if where.until and not undated_ok and not (m["date_num"] and m["date_num"] <= date_num(where.until)):
         return False
     if where.case_number and m["case_number"] != where.case_number:
         return False
@@ -526,6 +586,12 @@ def _meta_ok(m: dict[str, Any], where: Where) -> bool:
     if isinstance(where, _SectionWhere) and m["section"] != where.section:
         return False
     return True
+
+
+def require_index(db_dir: Path) -> None:
+    """Raise NoIndex unless ``db_dir`` holds an index; cheap, so callers check before loading a model."""
+    if not (db_dir / "chroma" / "chroma.sqlite3").exists():
+        raise NoIndex(f"Der er intet indeks i {db_dir} – kør `raadgiver ingest STI --db {db_dir}` først.")
 
 
 def open_index(
@@ -542,8 +608,8 @@ def open_index(
     if db_dir is not None:
         if db_dir.exists() and not db_dir.is_dir():
             raise IndexCorrupt(f"{db_dir} er en fil, ikke en mappe – angiv en mappe med --db.")
-        if not create and not (db_dir / "chroma" / "chroma.sqlite3").exists() and chroma_url is None:
-            raise NoIndex(f"Der er intet indeks i {db_dir} – kør `raadgiver ingest STI --db {db_dir}` først.")
+        if not create and chroma_url is None:
+            require_index(db_dir)
         lock = DirLock(db_dir)
         lock.acquire(exclusive=write)
     try:

@@ -39,24 +39,33 @@ def _store_error(exc: Exception, writing: bool) -> StoreWriteFailed:
 
 @dataclass(frozen=True)
 class Where:
-    """Filters on chunks: council, meeting date range, case number."""
+    """Filters on chunks: council, meeting date range, case number.
+
+    Meetings without a known date fall outside any date range unless ``include_undated``.
+    """
 
     council: str | None = None
     since: date | None = None
     until: date | None = None
     case_number: str | None = None
     sources: tuple[str, ...] = ()
+    include_undated: bool = False
 
     def to_chroma(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
         if self.council:
             clauses.append({"council": self.council})
+        dated: list[dict[str, Any]] = []
         if self.since:
-            clauses.append({"date_num": {"$gte": date_num(self.since)}})
+            dated.append({"date_num": {"$gte": date_num(self.since)}})
         if self.until:
-            clauses.append({"date_num": {"$lte": date_num(self.until)}})
-        if self.since or self.until:
-            clauses.append({"date_num": {"$gt": 0}})  # unknown dates never fall inside a range
+            dated.append({"date_num": {"$lte": date_num(self.until)}})
+        if dated:
+            dated.append({"date_num": {"$gt": 0}})  # 0 = unknown: never inside a range ...
+            if self.include_undated:  # ... unless asked for
+                clauses.append({"$or": [{"$and": dated}, {"date_num": 0}]})
+            else:
+                clauses.extend(dated)
         if self.case_number:
             clauses.append({"case_number": self.case_number})
         if self.sources:
@@ -238,6 +247,27 @@ class VectorStore:
                     for it, c in items
                 ],  # type: ignore[misc]
             )
+
+    def relabel_source(self, source: str, council: str, meeting_date: date | None) -> int:
+        """Set council and meeting date on every chunk and item of a file; vectors and ids stay.
+
+        Idempotent, so a writer that was killed halfway is finished by running it again.
+        Returns how many records were updated.
+        """
+        fields = {"council": council, "meeting_date": meeting_date.isoformat() if meeting_date else "",
+                  "date_num": date_num(meeting_date)}
+        n = 0
+        try:
+            for collection in (self.chunks, self.items):
+                got = collection.get(where={"source": source}, include=["metadatas"])
+                ids, metas = got["ids"], got["metadatas"] or []
+                for start in range(0, len(ids), self.max_batch):
+                    part = slice(start, start + self.max_batch)
+                    collection.update(ids=ids[part], metadatas=[{**m, **fields} for m in metas[part]])  # type: ignore[misc]
+                n += len(ids)
+        except Exception as exc:
+            raise _store_error(exc, writing=True) from exc
+        return n
 
     def delete_source(self, source: str, keep_hash: str | None = None) -> None:
         """Remove a file's chunks and items, except those of ``keep_hash`` when given."""

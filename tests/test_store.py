@@ -319,6 +319,9 @@ def test_where_and_date_numbers() -> None:
     assert Where(council="A").to_chroma() == {"council": "A"}
     w = Where(since=date(2025, 1, 1), case_number="24/1").to_chroma()
     assert w == {"$and": [{"date_num": {"$gte": 20250101}}, {"date_num": {"$gt": 0}}, {"case_number": "24/1"}]}
+    w = Where(until=date(2025, 6, 30), include_undated=True).to_chroma()
+    assert w == {"$or": [{"$and": [{"date_num": {"$lte": 20250630}}, {"date_num": {"$gt": 0}}]}, {"date_num": 0}]}
+    assert Where(include_undated=True).to_chroma() is None  # no range, nothing to include
 
 
 @pytest.mark.slow

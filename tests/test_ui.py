@@ -26,6 +26,7 @@ from chat_app.answer import REFUSAL_TEXT, Answer
 from chat_app.prompt import Citation
 from chat_app.ui import (
     ALL_COUNCILS,
+    COPY_LABEL,
     OpenBind,
     UploadRejected,
     build_app,
@@ -147,7 +148,7 @@ def test_render_escapes_minutes_text_and_round_trips_history() -> None:
     out = render_answer(answer, {("/x/referat.txt", "2.1"): f"Hele punktet {evil}"})
     assert "<script" not in out and "<img" not in out and "<i>" not in out and "<b>" not in out
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out and "onerror=&quot;alert(2)&quot;" in out
-    assert "ukendt dato" in out and "Vis hele punktet" in out and "Kopiér kildehenvisning" in out
+    assert "ukendt dato" in out and "Vis hele punktet" in out and COPY_LABEL in out
     assert "\n" not in out  # one HTML block: markdown must not re-interpret any of it
     assert f'value="{html.escape(cite.memo_line(), quote=True)}"' in out
     messages: list[dict[str, Any]] = [{"role": "user", "content": html.escape("Hvad med <script>?")},
@@ -242,8 +243,10 @@ def test_serve_creates_missing_index_and_says_how_to_fill_it(served: Served) -> 
     assert note["visible"] is True and "Indekset er tomt" in note["value"] and "raadgiver ingest MAPPE" in note["value"]
     assert (served.db / "chroma").is_dir()
     assert "Indekset er tomt" in served.empty_answer and "upload-feltet" in served.empty_answer
-    lines = served.first_upload.splitlines()
+    lines = [line for line in served.first_upload.splitlines() if not line.startswith(" ")]
     assert len(lines) == 8 and all(line.startswith("ny ") for line in lines), served.first_upload
+    # Under each file: its council and date, and where the date came from, for the user to confirm.
+    assert "\n           Havneudvalget, Fiktiv Kommune, møde 2026-06-03 (fundet i referatet)" in served.first_upload
     assert sorted(p.name for p in (served.db / "uploads").iterdir()) == sorted(
         [p.name for p in DEMO.glob("*.txt")] + ["havneudvalget-2026-06-03.txt"])
 
@@ -275,7 +278,7 @@ def test_answer_cites_item_with_quote(served: Served) -> None:
     assert len(first["quote"]) > 25 and first["quote"] in text  # verbatim from the cited minutes
     assert f"{where.group(2)}. {first['title']}" in text and where.group(3) in text
     assert first["memo"].endswith(f'pkt. {where.group(2)} "{first["title"]}" ({where.group(3)})')
-    assert "<summary>Vis hele punktet</summary>" in out and "Kopiér kildehenvisning" in out
+    assert "<summary>Vis hele punktet</summary>" in out and COPY_LABEL in out
 
 
 def test_follow_up_keeps_the_conversation(served: Served) -> None:
@@ -295,8 +298,6 @@ def test_unanswerable_question_is_refused(served: Served) -> None:
 
 
 def test_filters_and_bad_dates(served: Served) -> None:
-    from gradio_client.exceptions import AppError
-
     only_2026 = sources(last_answer(ask(served.url, "Hvad mente rådet om open source?", since="2026-01-01")))
     assert only_2026 and all(" · møde 2026-" in s["where"] for s in only_2026)
     council = "Digitaliseringsudvalget, Fiktiv Kommune"
@@ -304,10 +305,22 @@ def test_filters_and_bad_dates(served: Served) -> None:
     assert digi and all(s["where"].startswith(council) for s in digi)
     by_case = sources(last_answer(ask(served.url, "Hvad besluttede rådet?", case="SAG-2025-00167")))
     assert by_case and all(s["where"].endswith("SAG-2025-00167") for s in by_case)
+    from gradio_client import Client
+
+    # A bad date leaves the conversation and the question as they were (the page marks the field);
+    # the server logs one line per bad filter, no traceback.
+    before = ask(served.url, "Hvad mente rådet om open source?")
+    log = served.base / "serve.log"
+    logged = log.read_text(encoding="utf-8").count("Ugyldigt filter: ")
     for since, until, words in (("2025-13-01", "", "ikke en dato"), ("9. maj", "", "ÅÅÅÅ-MM-DD"),
                                 ("2026-01-01", "2025-01-01", "ligger efter")):
-        with pytest.raises(AppError, match=words):
-            ask(served.url, "Hvad mente rådet om open source?", since=since, until=until)
+        messages, box = Client(served.url, verbose=False).predict(
+            "Og om cloud?", before, ALL_COUNCILS, since, until, "", False, api_name="/chat")
+        assert messages == before and box == "Og om cloud?"
+        text = log.read_text(encoding="utf-8")
+        assert text.count("Ugyldigt filter: ") == logged + 1 and words in text.splitlines()[-1], text[-500:]
+        logged += 1
+    assert "Traceback" not in log.read_text(encoding="utf-8")
 
 
 def test_twenty_concurrent_questions(served: Served) -> None:
@@ -417,12 +430,17 @@ def test_browser_chat_shows_sources_full_item_and_copies_citation(served: Served
     first.get_by_text("Vis hele punktet").click()
     expect(full).to_be_visible()
     expect(full).to_contain_text("Sekretariatet indstiller")
-    first.get_by_role("button", name="Kopiér kildehenvisning").click()
+    first.get_by_role("button", name=COPY_LABEL).click()
     expect(first.get_by_role("button", name="Kopieret ✓")).to_be_visible()
     council, day, section, case = where.split(" · ")
     title = first.locator(".raad-titel").inner_text()
-    assert page.evaluate("navigator.clipboard.readText()") == (
-        f'{council}, {day}, {section} "{title}" ({case})')  # the memo line, ready to paste
+    memo = f'{council}, {day}, {section} "{title}" ({case})'
+    quote = first.locator("blockquote").inner_text()
+    assert quote.startswith("»") and quote.endswith("«")
+    # The quote and the memo line, ready to paste: two lines as text, two paragraphs for Word/Outlook.
+    flavours = page.evaluate(CLIPBOARD_FLAVOURS)
+    assert flavours["text/plain"] == f"{quote}\n{memo}"
+    assert re.sub(r"^<meta[^>]*>", "", flavours["text/html"]) == f"<p>{html.escape(quote, quote=False)}</p><p>{html.escape(memo, quote=False)}</p>"
     page.wait_for_timeout(1600)  # let the button say its own name again before the picture
     page.locator("#samtale .message-row").first.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.evaluate("window.scrollTo(0, 0)")
@@ -431,6 +449,36 @@ def test_browser_chat_shows_sources_full_item_and_copies_citation(served: Served
     if os.environ.get("RAADGIVER_UPDATE_SCREENSHOT"):  # the README's picture; a test run leaves the tree clean
         page.screenshot(path=str(REPO / "docs" / "screenshot.png"))
     assert (tmp_path / "screenshot.png").stat().st_size > 20_000
+    page.context.close()
+
+
+CLIPBOARD_FLAVOURS = """async () => {
+  const out = {};
+  for (const item of await navigator.clipboard.read())
+    for (const type of item.types) out[type] = await (await item.getType(type)).text();
+  return out;
+}"""
+
+
+def fonts_of(page: Any, selector: str) -> list[str]:
+    """The fonts Chromium actually drew the first match's text with (DevTools protocol)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    return [f["postScriptName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]]
+
+
+def test_browser_bold_source_header_is_one_font(served: Served, browser: Any) -> None:
+    # gradio's own Source Sans Pro SemiBold holds only "A" and "B": bold text came out in two fonts.
+    page = open_page(browser, served.url)
+    ask_in_page(page, "Hvad mente rådet om open source?")
+    header = page.locator("#samtale .raad-hvor").first
+    assert "It-Arkitekturråd" in header.inner_text()
+    assert header.evaluate("e => getComputedStyle(e).fontWeight") == "600"
+    assert fonts_of(page, "#samtale .raad-hvor") == ["SourceSans3-Bold"]
+    assert fonts_of(page, "#samtale .raad-titel") == ["SourceSans3-Regular"]  # italic: synthesised
     page.context.close()
 
 
@@ -551,7 +599,7 @@ def test_upload_rejects_oversized_binary_and_escaping_names(served: Served) -> N
     ]
     paths = httpx.post(f"{served.url}/gradio_api/upload", files=[("files", u) for u in uploads]).json()
     data = [{"path": p, "orig_name": name, "meta": {"_type": "gradio.FileData"}} for p, (name, _, _) in zip(paths, uploads)]
-    status = call_api(served.url, "add_minutes", [data])[0]
+    status = call_api(served.url, "add_minutes", [data, "", ""])[0]
     lines = status.splitlines()
     assert lines[0] == "fejl       stor.txt: filen er for stor (1,1 MB; grænsen er 1 MB)", status
     assert lines[1] == "fejl       scanning.pdf: filen er binær og ikke et dokument", status
@@ -607,6 +655,111 @@ def test_browser_upload_reports_each_file(served: Served, browser: Any, tmp_path
     page.keyboard.press("Escape")
     ask_in_page(page, "Hvad godkendte udvalget om sortering af madaffald?")
     expect(page.locator("#samtale .raad-kilde", has_text="26/4001").first).to_be_visible()
+    page.context.close()
+
+
+def test_browser_bad_date_marks_the_field_and_keeps_the_chat(served: Served, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    log = served.base / "serve.log"
+    logged = log.read_text(encoding="utf-8").count("Ugyldigt filter: ")
+    page = open_page(browser, served.url)
+    ask_in_page(page, "Hvad mente rådet om open source?")
+    answer = page.locator("#samtale .raad-svar").last.inner_text()
+    since = page.locator("#fra")
+    since.locator("textarea, input").first.fill("2025-13-40")
+    box = page.locator("#spoergsmaal textarea")
+    box.click()  # leaving the field marks it
+    expect(since).to_have_class(re.compile(r"\braad-ugyldig\b"))
+    expect(since).to_contain_text("Fra-datoen '2025-13-40' er ikke en dato. Skriv den som ÅÅÅÅ-MM-DD")
+    box.fill("Og hvad med cloud?")
+    box.press("Enter")
+    toast = page.locator("[data-testid='toast-body']").first
+    expect(toast).to_contain_text("er ikke en dato")
+    assert toast.locator(".toast-title").evaluate("e => getComputedStyle(e, '::before').content") == '"Advarsel"'
+    assert toast.locator(".toast-title").evaluate("e => getComputedStyle(e).fontSize") == "0px"  # "Warning" unseen
+    page.wait_for_timeout(500)
+    assert page.locator("#samtale .raad-svar").count() == 1 and page.locator("#samtale .raad-svar").last.inner_text() == answer
+    assert box.input_value() == "Og hvad med cloud?"  # the question waits for the corrected date
+    for part in ("#samtale", "#spoergsmaal"):  # no red error pills over the chat or the question box
+        assert "Fejl" not in page.locator(part).inner_text() and page.locator(f"{part} .error").count() == 0
+    text = log.read_text(encoding="utf-8")
+    assert text.count("Ugyldigt filter: ") == logged + 1 and "Traceback" not in text
+    since.locator("textarea, input").first.fill("2024-01-01")
+    box.press("Enter")
+    expect(since).not_to_have_class(re.compile(r"\braad-ugyldig\b"))
+    expect(page.locator("#samtale .raad-svar")).to_have_count(2, timeout=30_000)
+    page.context.close()
+
+
+def test_browser_upload_progress_moves_once_and_names_the_file(served: Served, browser: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    files = []
+    for n in range(8):  # long items: over a hundred passages, so embedding runs in several steps
+        text = " ".join(f"Udvalget drøftede vejbelysning på strækning {n}.{k} og lyskildernes levetid." for k in range(120))
+        f = tmp_path / f"vejudvalget-{n}.txt"
+        f.write_text(small_minutes(f"Vejudvalget {n}, Fiktiv Kommune", f"{n + 1}. april 2026", f"Vejbelysning {n}",
+                                   f"26/70{n:02d}", text), encoding="utf-8")
+        files.append(str(f))
+    page = open_page(browser, served.url)
+    # The page's own load event (council list, summary) may still be queued; the upload starts after it.
+    page.wait_for_function("() => !document.querySelector('.progress-text, .eta-bar, .progress-level-inner')",
+                           timeout=30_000)
+    # Every progress text the page shows, and where: recorded as the DOM changes.
+    page.evaluate("""() => { window.seen = []; new MutationObserver(() => {
+        for (const e of document.querySelectorAll('.progress-level-inner, .eta-bar, .progress-text'))
+          window.seen.push([e.closest('[id]') ? e.closest('[id]').id : '', e.className, e.innerText]);
+      }).observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+    page.locator("#upload input[type=file]").set_input_files(files)
+    expect(page.locator("#upload-status textarea")).to_have_value(re.compile("vejudvalget-7.txt"), timeout=60_000)
+    seen = page.evaluate("window.seen")
+    assert {where for where, _, _ in seen} == {"upload-status"}, [x for x in seen if x[0] != "upload-status"][:20]
+    texts = [t for _, cls, t in seen if "progress-level-inner" in cls]
+    assert any(t.startswith("Læser vejudvalget-") and "af 8)" in t for t in texts), texts
+    steps = {t for t in texts if t.startswith("Indlejrer passage ")}
+    assert len(steps) >= 2, texts  # it moves within a batch
+    percents = [float(m.group(1)) for t in texts if (m := re.search(r" - ([\d.]+)%$", t))]
+    assert len(set(percents)) >= 3 and percents == sorted(percents), percents
+    page.context.close()
+
+
+KL_UNDATED = small_minutes("Fiktivt Arkitekturråd", "", "Fælles standard for digitale postkasser", "SAG-2025-09001",
+                           "Rådet drøftede en fælles standard for digitale postkasser i kommunerne.").replace(
+                               "Mødedato: \n", "")
+
+
+def test_browser_undated_meeting_is_counted_included_and_dated(served: Served, browser: Any, tmp_path: Path) -> None:
+    from gradio_client import Client, handle_file
+    from playwright.sync_api import expect
+
+    kl = tmp_path / "kl-referat.txt"  # like KL's minutes: no date printed anywhere
+    kl.write_text(KL_UNDATED, encoding="utf-8")
+    status = Client(served.url, verbose=False).predict([handle_file(str(kl))], "", "", api_name="/add_minutes")[0]
+    assert status.startswith("ny         kl-referat.txt (1 punkter")
+    assert "Fiktivt Arkitekturråd, mødedato ukendt – skriv den i feltet Mødedato og upload filen igen" in status
+    page = open_page(browser, served.url)
+    page.locator("#fra textarea, #fra input").first.fill("2025-01-01")
+    ask_in_page(page, "Hvad er standarden for digitale postkasser?")
+    last = page.locator("#samtale .raad-svar").last
+    expect(last).to_contain_text("1 møde uden kendt dato er ikke med i datofilteret. Sæt flueben i »Medtag møder uden dato«")
+    assert "SAG-2025-09001" not in last.inner_text()
+    page.locator("#udaterede input[type=checkbox]").check()
+    ask_in_page(page, "Hvad er standarden for digitale postkasser?")
+    last = page.locator("#samtale .raad-svar").last
+    expect(last.locator(".raad-kilde").first).to_contain_text("Fiktivt Arkitekturråd · møde ukendt dato · pkt. 1 · SAG-2025-09001")
+    assert "uden kendt dato er ikke med" not in last.inner_text()
+    # The same file again, now with council and date in the upload box: re-cited, not re-embedded.
+    page.locator("#upload-raad textarea, #upload-raad input").first.fill("KL's It-Arkitekturråd")
+    page.locator("#upload-dato textarea, #upload-dato input").first.fill("2025-03-04")
+    page.locator("#upload input[type=file]").set_input_files([str(kl)])
+    status_box = page.locator("#upload-status textarea")
+    expect(status_box).to_have_value(re.compile("uændret +kl-referat.txt"), timeout=30_000)
+    assert "KL's It-Arkitekturråd, møde 2025-03-04 (som angivet)" in status_box.input_value()
+    page.locator("#udaterede input[type=checkbox]").uncheck()
+    ask_in_page(page, "Hvad er standarden for digitale postkasser?")
+    expect(page.locator("#samtale .raad-svar").last.locator(".raad-kilde").first).to_contain_text(
+        "KL's It-Arkitekturråd · møde 2025-03-04 · pkt. 1 · SAG-2025-09001")
     page.context.close()
 
 
