@@ -40,6 +40,7 @@ SPREAD = 0.02
 CHANGE_SPREAD = 0.03
 MAX_ITEMS = 8  # supporting items cited at most; the first SHOWN get their positions in the answer
 SHOWN = 4
+MAX_SENTENCES = 40  # candidate sentences embedded per item
 CHANGE_QUESTION = re.compile(
     r"udvikl|ændret|ændre[ts]?\b|over tid|tidligere|hidtil|skiftet|forandr|holdning.*(nu|i dag|siden)|"
     r"changed?|evolv|over time|develop",
@@ -174,9 +175,17 @@ def is_direct(question: str) -> bool:
 
 
 def score_sentences(index: Index, question: str, hits: Sequence[Hit]) -> list[list[tuple[Sentence, float]]]:
-    """Each hit's item split into sentences with roles, each scored by cosine to the question."""
-    per_item = [item_sentences(index.item_text(h.chunk)) or [Sentence(h.chunk.text.strip(), "", "discussion")]
-                for h in hits]
+    """Each hit's candidate sentences with roles, each scored by cosine to the question.
+
+    Candidates are the item's decisions and council statements, its proposal, and the sentences of
+    the passage that matched: embedding every sentence of long items cost seconds per answer.
+    """
+    per_item = []
+    for h in hits:
+        sents = item_sentences(index.item_text(h.chunk))
+        near = {s.text for s in item_sentences(h.chunk.text)}
+        keep = [s for s in sents if s.role != "discussion" or s.text in near][:MAX_SENTENCES]
+        per_item.append(keep or [Sentence(h.chunk.text.strip(), "", "discussion")])
     if index.embedder is None:
         return [[(s, 0.0) for s in sents] for sents in per_item]
     flat = [s.text for sents in per_item for s in sents]
