@@ -8,16 +8,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from chat_app.generate import Generator, GeneratorFailed
-from chat_app.prompt import (
-    Citation,
-    best_quote,
-    build_prompt,
-    check_reply,
-    citation_for,
-    render_prompt,
-    sentences,
-)
+from chat_app.generate import Generator
+from chat_app.prompt import Citation, citation_for, sentences
 from index.lexical import tokenize
 from index.store import SECTION_REF, Hit, Index
 from index.vector import Where
@@ -51,6 +43,7 @@ class Answer:
     removed_citations: tuple[int, ...] = ()
     note: str = ""
     prompt: str | None = None
+    unsupported_claims: tuple[str, ...] = ()  # the model's claims left out: not borne out by the items they cite
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -65,6 +58,7 @@ class Answer:
             "generator": self.generator,
             "note": self.note,
             "removed_citations": list(self.removed_citations),
+            "unsupported_claims": list(self.unsupported_claims),
         }
 
 
@@ -198,36 +192,9 @@ def stream_answer(
     if generator is None:
         yield extractive(index, query, good, change)
         return
-    messages = build_prompt(question, [h.chunk for h in good], history)
-    prompt = render_prompt(messages)
-    parts: list[str] = []
-    try:
-        for piece in generator.generate(messages):
-            parts.append(piece)
-            yield piece
-    except GeneratorFailed as exc:
-        yield replace(extractive(index, query, good, change), note=f"Sprogmodellen fejlede ({exc}); viser uddrag i stedet.",
-                      prompt=prompt)
-        return
-    checked = check_reply("".join(parts), len(good))
-    if checked.says_not_found and not checked.cited:
-        yield replace(_refusal(), generator=generator.name, prompt=prompt)
-        return
-    if not checked.cited:
-        yield replace(extractive(index, query, good, change), removed_citations=checked.removed, prompt=prompt,
-                      note="Sprogmodellens svar havde ingen gyldige kildehenvisninger; viser uddrag i stedet.")
-        return
-    cites = []
-    for n in checked.cited:
-        chunk = good[n - 1].chunk
-        claim = " ".join(s for s in sentences(checked.text) if f"[{n}]" in s) or question
-        cites.append(citation_for(chunk, best_quote(chunk.text, claim)))
-    # Renumber so the answer's [n] match the citation list order.
-    mapping = {old: new for new, old in enumerate(checked.cited, start=1)}
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", checked.text)
-    note = f"Fjernede henvisninger til kilder, der ikke fandtes: {list(checked.removed)}" if checked.removed else ""
-    yield Answer(answer=text, refused=False, citations=tuple(cites), generator=generator.name,
-                 removed_citations=checked.removed, note=note, prompt=prompt)
+    from chat_app.llm_answer import llm_answer  # imports Answer from here
+
+    yield from llm_answer(question, good, generator, history, fallback=lambda: extractive(index, query, good, change))
 
 
 def answer_question(index: Index, question: str, **kw: object) -> Answer:
@@ -241,5 +208,7 @@ def answer_question(index: Index, question: str, **kw: object) -> Answer:
 
 
 def show_prompt(question: str, hits: Sequence[Hit], history: Sequence[tuple[str, str]] = ()) -> str:
-    """Exactly the text an LLM would receive for these hits."""
-    return render_prompt(build_prompt(question, [h.chunk for h in hits], history))
+    """Exactly the text an LLM would receive for these hits (structured output asked for)."""
+    from chat_app.llm_answer import messages_for, prompt_text
+
+    return prompt_text(messages_for(question, hits, history), structured=True)
