@@ -255,7 +255,7 @@ def facts(text: str, names_anywhere: bool = False) -> Facts:
         opens = not before or before[-1] in ".!?:»\"“(\n"
         acronym = sum(ch.isupper() for ch in m.group(1)) >= 2  # KL, OS2, EU: names wherever they stand
         # An opening word followed by another capitalised one is a name too ("Odense Kommune", "Mette Frederiksen").
-        leads_name = bool(re.match(r"\s+[A-ZÆØÅ]", text[m.end() :]))
+        leads_name = bool(re.match(r"\s+[A-ZÆØÅ][a-zæøå]", text[m.end() :]))
         if (opens and not (names_anywhere or acronym or leads_name)) or m.group(1) in COMMON_CAPITALISED:
             continue
         if any(ch.isdigit() for ch in m.group(1)) and CASE_NUMBER.search(m.group(1)):
@@ -342,8 +342,12 @@ def check_claims(claims: Sequence[Claim], sources: Sequence[tuple[str, str]]) ->
         cited = [n for n in claim.sources if 1 <= n <= len(sources)]
         support = "\n".join(f"{sources[n - 1][0]}\n{sources[n - 1][1]}" for n in cited)
         missing = missing_facts(claim.text, support) if cited else ()
-        quotes = tuple((n, supporting_quote(sources[n - 1][1], claim.text)) for n in cited)
-        out.append(CheckedClaim(claim, quotes, missing))
+        quotes = [(n, supporting_quote(sources[n - 1][1], claim.text)) for n in cited]
+        if len(quotes) > 1:
+            # Of several cited items, show those whose quote shares something with the claim.
+            words = set(tokenize(claim.text))
+            quotes = [q for q in quotes if words & set(tokenize(q[1]))] or quotes[:1]
+        out.append(CheckedClaim(claim, tuple(quotes), missing))
     return out
 
 
