@@ -209,6 +209,7 @@ def answer_question(index: Index, question: str, **kw: object) -> Answer:
 
 def show_prompt(question: str, hits: Sequence[Hit], history: Sequence[tuple[str, str]] = ()) -> str:
     """Exactly the text an LLM would receive for these hits (structured output asked for)."""
+    from chat_app.claims import claims_schema
     from chat_app.llm_answer import messages_for, prompt_text
 
-    return prompt_text(messages_for(question, hits, history), structured=True)
+    return prompt_text(messages_for(question, hits, history), claims_schema(len(hits)))

@@ -1,6 +1,6 @@
 """A language model's answer as claims, each checked against the items it cites: pure functions.
 
-The model is asked for ``{"claims": [{"text": …, "sources": [n, …]}], "not_found": bool}`` (``CLAIMS_SCHEMA``);
+The model is asked for ``{"claims": [{"text": …, "sources": [n, …]}], "not_found": bool}`` (``claims_schema``);
 a server that cannot constrain its output gives free text with ``[n]`` markers, read as one claim per
 sentence. A claim is kept only if every number, date, name and case number it states occurs in an item it
 cites; the quote shown for it is the sentence (or two adjacent ones) of that item that supports it best.
@@ -18,24 +18,33 @@ from index.lexical import tokenize
 from ingest.parse import CASE_NUMBER, DATE_PATTERNS, MONTHS
 from chat_app.prompt import NOT_FOUND, sentences
 
-CLAIMS_SCHEMA: dict[str, object] = {
-    "type": "object",
-    "properties": {
-        "claims": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "text": {"type": "string"},
-                    "sources": {"type": "array", "items": {"type": "integer"}},
+def claims_schema(n_sources: int, max_claims: int = 6) -> dict[str, object]:
+    """The JSON schema of a reply: at most ``max_claims`` claims, each citing sources 1..``n_sources``.
+
+    A server that constrains decoding to it (llama.cpp, vLLM, Ollama) cannot cite a source that does not
+    exist; the bounds also keep a small model from rambling on.
+    """
+    source = {"type": "integer", "minimum": 1, "maximum": max(1, n_sources)}
+    return {
+        "type": "object",
+        "properties": {
+            "claims": {
+                "type": "array",
+                "maxItems": max_claims,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "text": {"type": "string", "maxLength": 400},
+                        "sources": {"type": "array", "items": source, "minItems": 1, "maxItems": 3},
+                    },
+                    "required": ["text", "sources"],
                 },
-                "required": ["text", "sources"],
             },
+            "not_found": {"type": "boolean"},
         },
-        "not_found": {"type": "boolean"},
-    },
-    "required": ["claims", "not_found"],
-}
+        "required": ["claims", "not_found"],
+    }
+
 
 MARKS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # "marts 2024" without a day: a month is a fact too, satisfied by any date in that month.
@@ -78,10 +87,11 @@ class CheckedClaim:
     claim: Claim
     quotes: tuple[tuple[int, str], ...]  # (source number, verbatim sentence(s) of that item)
     missing: tuple[str, ...]  # facts of the claim found in none of its cited items
+    fragment: bool = False  # fewer than three words ("cloud"): not a statement a memo can use
 
     @property
     def supported(self) -> bool:
-        return bool(self.quotes) and not self.missing
+        return bool(self.quotes) and not self.missing and not self.fragment
 
 
 # --------------------------------------------------------------------------- reading the reply
@@ -347,7 +357,7 @@ def check_claims(claims: Sequence[Claim], sources: Sequence[tuple[str, str]]) ->
             # Of several cited items, show those whose quote shares something with the claim.
             words = set(tokenize(claim.text))
             quotes = [q for q in quotes if words & set(tokenize(q[1]))] or quotes[:1]
-        out.append(CheckedClaim(claim, tuple(quotes), missing))
+        out.append(CheckedClaim(claim, tuple(quotes), missing, fragment=len(claim.text.split()) < 3))
     return out
 
 
@@ -379,5 +389,7 @@ def unsupported_reason(c: CheckedClaim) -> str:
     """Why a claim was left out, in Danish, for the answer's note."""
     if not c.quotes:
         return "ingen gyldig kilde"
+    if not c.missing and c.fragment:
+        return "ikke en hel sætning"
     where = "den citerede kilde" if len(c.quotes) == 1 else "de citerede kilder"
     return f"{', '.join(c.missing)} står ikke i {where}"

@@ -296,6 +296,8 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
         click.echo("\nKilder (til notat):")
         for n, c in enumerate(final.citations, start=1):
             click.echo(f"[{n}] {c.memo_line()}")
+            if c.quote and c.quote not in final.answer:  # a model's claim: show the sentence that supports it
+                click.echo(f"    »{' '.join(c.quote.split())}«")
 
 
 @main.command("serve")

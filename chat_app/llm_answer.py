@@ -12,10 +12,10 @@ from dataclasses import replace
 
 from chat_app.answer import REFUSAL_TEXT, Answer
 from chat_app.claims import (
-    CLAIMS_SCHEMA,
     CheckedClaim,
     check_claims,
     claim_texts,
+    claims_schema,
     parse_reply,
     render_claims,
     unsupported_reason,
@@ -40,11 +40,11 @@ def messages_for(question: str, hits: Sequence[Hit], history: Sequence[tuple[str
     return build_prompt(question, chunks, history, system=CLAIMS_SYSTEM_PROMPT if structured else SYSTEM_PROMPT)
 
 
-def prompt_text(messages: Sequence[dict[str, str]], structured: bool) -> str:
+def prompt_text(messages: Sequence[dict[str, str]], schema: dict[str, object] | None) -> str:
     """What the model gets, as text: the messages, and the JSON schema its reply is held to."""
     text = render_prompt(messages)
-    if structured:
-        text += "\n\n### response_format (json_schema)\n" + json.dumps(CLAIMS_SCHEMA, ensure_ascii=False)
+    if schema is not None:
+        text += "\n\n### response_format (json_schema)\n" + json.dumps(schema, ensure_ascii=False)
     return text
 
 
@@ -88,12 +88,13 @@ def llm_answer(question: str, hits: Sequence[Hit], generator: Generator, history
     item are kept; when none is left, ``fallback()`` (the extractive answer) is given instead, with a note.
     """
     structured = isinstance(generator, StructuredGenerator)
+    schema = claims_schema(len(hits))
     messages = messages_for(question, hits, history, structured=structured)
     parts: list[str] = []
     try:
         if structured:
             try:
-                yield from _shown(generator.generate_json(messages, CLAIMS_SCHEMA), parts)  # type: ignore[attr-defined]
+                yield from _shown(generator.generate_json(messages, schema), parts)  # type: ignore[attr-defined]
             except StructuredOutputRejected:
                 if parts:
                     raise
@@ -103,9 +104,9 @@ def llm_answer(question: str, hits: Sequence[Hit], generator: Generator, history
             yield from _shown(generator.generate(messages), parts)
     except GeneratorFailed as exc:
         yield replace(fallback(), note=f"Sprogmodellen fejlede ({exc}); viser uddrag i stedet.",
-                      prompt=prompt_text(messages, structured))
+                      prompt=prompt_text(messages, schema if structured else None))
         return
-    prompt = prompt_text(messages, structured)
+    prompt = prompt_text(messages, schema if structured else None)
     parsed = parse_reply("".join(parts), len(hits))
     checked = check_claims(parsed.claims, [(_header(h.chunk), h.chunk.text) for h in hits])
     kept = [c for c in checked if c.supported]

@@ -146,9 +146,11 @@ def test_check_and_render_claim_by_claim() -> None:
         Claim("Driften koster 2 mio. kr. om året", (2,)),
         Claim("Rådet besluttede at beholde serverne.", ()),  # no valid source
         Claim("KL fik 1.500 svar fra 98 kommuner.", (1, 2)),
+        Claim("open source", (1,)),  # a fragment, not a statement
     ]
     checked = check_claims(claims, [(HEADER, ITEM), other])
-    assert [c.supported for c in checked] == [True, False, True, False, True]
+    assert [c.supported for c in checked] == [True, False, True, False, True, False]
+    assert unsupported_reason(checked[5]) == "ikke en hel sætning"
     assert checked[1].missing == ("3",) and unsupported_reason(checked[1]) == "3 står ikke i den citerede kilde"
     assert unsupported_reason(checked[3]) == "ingen gyldig kilde"
     text, cites = render_claims(checked)

@@ -326,9 +326,9 @@ def test_invented_source_is_removed_and_named(index: Any) -> None:
 
 
 def test_citations_are_renumbered_in_order_of_use(index: Any) -> None:
-    answer, model = ask(index, lambda n: f"Først dette [{n}]. Så dette [1].")
+    answer, model = ask(index, lambda n: f"Først kommer dette [{n}]. Så kommer dette [1].")
     n = len(sources_given(model))
-    assert answer.answer == "Først dette [1]. Så dette [2]."
+    assert answer.answer == "Først kommer dette [1]. Så kommer dette [2]."
     given = sources_given(model)
     assert [c.title for c in answer.citations] == [re.search(r'"(.*)"', given[i]).group(1)  # type: ignore[union-attr]
                                                    for i in (n - 1, 0)]
