@@ -381,6 +381,7 @@ def render_claims(checked: Sequence[CheckedClaim]) -> tuple[str, list[tuple[int,
         m = re.match(r"(.*?)([.!?]*)$", body, re.S)
         assert m is not None
         text, punct = m.group(1).rstrip(" ,;:"), m.group(2)[:1] or "."
+        text = text[:1].upper() + text[1:]  # a claim copied from mid-sentence still opens a sentence
         parts.append(f"{text} {''.join(dict.fromkeys(marks))}{punct}")
     return " ".join(parts), cites
 

@@ -167,7 +167,7 @@ class Model:
 
     def _record(self, chunks: list[dict[str, Any]], request: dict[str, Any], path: str, wall: dict[str, Any]) -> None:
         reply = "".join(((c.get("choices") or [{}])[0].get("delta") or {}).get("content") or "" for c in chunks)
-        t = next((c["timings"] for c in reversed(chunks) if isinstance(c.get("timings"), dict)), {})
+        t: dict[str, Any] = next((c["timings"] for c in reversed(chunks) if isinstance(c.get("timings"), dict)), {})
         timings = {
             "prompt_tokens": t.get("prompt_n"), "completion_tokens": t.get("predicted_n"),
             "prefill_s": round(t["prompt_ms"] / 1000, 3) if "prompt_ms" in t else None,
