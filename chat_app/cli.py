@@ -236,7 +236,7 @@ def llm_options(f: F) -> F:
     f = click.option("--allow-remote-llm", is_flag=True,
                      help="Tillad en modelserver på en offentlig adresse (data forlader da netværket).")(f)
     f = click.option("--gguf", type=click.Path(path_type=Path), envvar="RAADGIVER_GGUF", default=None,
-                     help="Kør en GGUF-model i processen med llama.cpp (kræver raadgiver[llama]).")(f)
+                     help="Kør en GGUF-model i processen med llama.cpp (kræver raadgiver[llama]: xllamacpp, færdigbygget).")(f)
     f = click.option("--llm-model", envvar="RAADGIVER_LLM_MODEL", default=None, help="Modelnavn på serveren.")(f)
     f = click.option("--llm-url", envvar="RAADGIVER_LLM_URL", default=None,
                      help="OpenAI-kompatibel modelserver, f.eks. http://127.0.0.1:11434/v1 (Ollama).")(f)
