@@ -290,7 +290,8 @@ def missing_facts(claim: str, source: str) -> tuple[str, ...]:
         if (mo, day) not in s.days and not any((x.month, x.day) == (mo, day) for x in s.dates):
             missing.append(f"{day}/{mo}")
     missing += sorted(c.cases - s.cases)
-    missing += sorted(n for n in c.numbers - s_numbers)
+    written = {_number_value(m.group(0)): m.group(0) for m in NUMBER.finditer(claim)}
+    missing += sorted(written.get(n, n) for n in c.numbers - s_numbers)
     for name in sorted(c.names):
         stem = name[:-1] if name.endswith("s") else None  # "Aarhus Kommunes" / "KLs"
         if name not in s.names and name not in s_words and not (stem and (stem in s.names or stem in s_words)):

@@ -68,7 +68,7 @@ def test_claims_whose_facts_are_in_the_item(claim: str) -> None:
     ("Det skete i april 2024.", ("2024-04",)),
     ("Det skete den 14. marts.", ("14/3",)),
     ("Anbefalingen gælder fra 2026.", ("2026",)),
-    ("Undersøgelsen fik 1.600 svar.", ("1600",)),
+    ("Undersøgelsen fik 1.600 svar.", ("1.600",)),  # named as written
     ("Undersøgelsen fik 1500 svar fra 99 kommuner.", ("99",)),
     ("25 % brugte open source.", ("25",)),
     ("Sagen SAG-2024-09999 blev behandlet.", ("SAG-2024-09999",)),
