@@ -31,6 +31,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -306,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"llm_server: weights ready in {prepare_s:.1f} s, model loaded in {model.load_s:.1f} s "
           f"(llama.cpp listener {model.llm.listening_address})", file=sys.stderr, flush=True)
     print(f"READY {server.server_address[1]}", flush=True)
+    # SIGTERM (how the tests stop it) exits normally, so atexit removes the model's private socket folder.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
