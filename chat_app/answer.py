@@ -10,17 +10,9 @@ from datetime import date
 
 import numpy as np
 
-from chat_app.generate import Generator, GeneratorFailed
+from chat_app.generate import Generator
 from chat_app.positions import ROLE_LABEL, Sentence, item_sentences, pick
-from chat_app.prompt import (
-    Citation,
-    best_quote,
-    build_prompt,
-    check_reply,
-    citation_for,
-    render_prompt,
-    sentences,
-)
+from chat_app.prompt import Citation, citation_for
 from chat_app.refs import MONTH_NAMES, missing_council, missing_date
 from index.lexical import tokenize
 from index.store import SECTION_REF, Hit, Index
@@ -41,6 +33,7 @@ CHANGE_SPREAD = 0.03
 MAX_ITEMS = 8  # supporting items cited at most; the first SHOWN get their positions in the answer
 SHOWN = 4
 MAX_SENTENCES = 40  # candidate sentences embedded per item
+LLM_SOURCES = 5  # sources a language model is given
 CHANGE_QUESTION = re.compile(
     r"udvikl|ændret|ændre[ts]?\b|over tid|tidligere|hidtil|skiftet|forandr|holdning.*(nu|i dag|siden)|"
     r"changed?|evolv|over time|develop",
@@ -77,6 +70,7 @@ class Answer:
     prompt: str | None = None
     support: Support | None = None
     more: int = 0  # supporting items beyond those whose positions the answer states
+    unsupported_claims: tuple[str, ...] = ()  # the model's claims left out: not borne out by the items they cite
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -93,6 +87,7 @@ class Answer:
             "removed_citations": list(self.removed_citations),
             "more_items": self.more,
             "support": self.support.to_json() if self.support else None,
+            "unsupported_claims": list(self.unsupported_claims),
         }
 
 
@@ -321,39 +316,12 @@ def stream_answer(
     if generator is None:
         yield extractive(good, _scored_for(index, query, good, cache), change, support)
         return
-    messages = build_prompt(question, [h.chunk for h in good], history)
-    prompt = render_prompt(messages)
-    parts: list[str] = []
+    from chat_app.llm_answer import llm_answer  # imports Answer from here
 
-    def fallback() -> Answer:
-        return extractive(good, _scored_for(index, query, good, cache), change, support)
-
-    try:
-        for piece in generator.generate(messages):
-            parts.append(piece)
-            yield piece
-    except GeneratorFailed as exc:
-        yield replace(fallback(), note=f"Sprogmodellen fejlede ({exc}); viser uddrag i stedet.", prompt=prompt)
-        return
-    checked = check_reply("".join(parts), len(good))
-    if checked.says_not_found and not checked.cited:
-        yield replace(_refusal(), generator=generator.name, prompt=prompt)
-        return
-    if not checked.cited:
-        yield replace(fallback(), removed_citations=checked.removed, prompt=prompt,
-                      note="Sprogmodellens svar havde ingen gyldige kildehenvisninger; viser uddrag i stedet.")
-        return
-    cites = []
-    for n in checked.cited:
-        chunk = good[n - 1].chunk
-        claim = " ".join(s for s in sentences(checked.text) if f"[{n}]" in s) or question
-        cites.append(citation_for(chunk, best_quote(chunk.text, claim)))
-    # Renumber so the answer's [n] match the citation list order.
-    mapping = {old: new for new, old in enumerate(checked.cited, start=1)}
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", checked.text)
-    note = f"Fjernede henvisninger til kilder, der ikke fandtes: {list(checked.removed)}" if checked.removed else ""
-    yield Answer(answer=text, refused=False, citations=tuple(cites), generator=generator.name,
-                 removed_citations=checked.removed, note=note, prompt=prompt, support=support)
+    # A model on a small CPU pays for every prompt token: the best few sources, the fallback has all.
+    for part in llm_answer(question, good[:LLM_SOURCES], generator, history,
+                           fallback=lambda: extractive(good, _scored_for(index, query, good, cache), change, support)):
+        yield replace(part, support=support) if isinstance(part, Answer) and part.support is None else part
 
 
 def answer_question(index: Index, question: str, **kw: object) -> Answer:
@@ -367,5 +335,8 @@ def answer_question(index: Index, question: str, **kw: object) -> Answer:
 
 
 def show_prompt(question: str, hits: Sequence[Hit], history: Sequence[tuple[str, str]] = ()) -> str:
-    """Exactly the text an LLM would receive for these hits."""
-    return render_prompt(build_prompt(question, [h.chunk for h in hits], history))
+    """Exactly the text an LLM would receive for these hits (structured output asked for)."""
+    from chat_app.claims import claims_schema
+    from chat_app.llm_answer import messages_for, prompt_text
+
+    return prompt_text(messages_for(question, hits, history), claims_schema(len(hits)))

@@ -258,7 +258,7 @@ def llm_options(f: F) -> F:
     f = click.option("--allow-remote-llm", is_flag=True,
                      help="Tillad en modelserver på en offentlig adresse (data forlader da netværket).")(f)
     f = click.option("--gguf", type=click.Path(path_type=Path), envvar="RAADGIVER_GGUF", default=None,
-                     help="Kør en GGUF-model i processen med llama.cpp (kræver raadgiver[llama]).")(f)
+                     help="Kør en GGUF-model i processen med llama.cpp (kræver raadgiver[llama]: xllamacpp, færdigbygget).")(f)
     f = click.option("--llm-model", envvar="RAADGIVER_LLM_MODEL", default=None, help="Modelnavn på serveren.")(f)
     f = click.option("--llm-url", envvar="RAADGIVER_LLM_URL", default=None,
                      help="OpenAI-kompatibel modelserver, f.eks. http://127.0.0.1:11434/v1 (Ollama).")(f)
@@ -326,6 +326,8 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
         click.echo("\nKilder (til notat):")
         for n, c in enumerate(final.citations, start=1):
             click.echo(f"[{n}] {c.memo_line()}")
+            if c.quote and c.quote not in final.answer:  # a model's claim: show the sentence that supports it
+                click.echo(f"    »{' '.join(c.quote.split())}«")
 
 
 def _write_docx(question: str, answer: Any, path: Path) -> None:

@@ -1,15 +1,22 @@
-"""Local language-model backends behind one method: ``generate(messages)`` streams text."""
+"""Local language-model backends: ``generate(messages)`` streams text; ``generate_json`` asks for a JSON schema."""
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import json
+import os
+import queue
+import secrets
+import shutil
 import socket
+import tempfile
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 
@@ -21,12 +28,23 @@ class Generator(Protocol):
     def generate(self, messages: Sequence[dict[str, str]]) -> Iterator[str]: ...
 
 
+@runtime_checkable
+class StructuredGenerator(Generator, Protocol):
+    """A model server that can constrain its reply to a JSON schema (llama.cpp, vLLM, Ollama do)."""
+
+    def generate_json(self, messages: Sequence[dict[str, str]], schema: dict[str, object]) -> Iterator[str]: ...
+
+
 class RemoteNotAllowed(Exception):
     """The model server is on a public address and the user did not allow that."""
 
 
 class GeneratorFailed(Exception):
     """The model server or model file could not produce an answer."""
+
+
+class StructuredOutputRejected(GeneratorFailed):
+    """The server refused ``response_format``/``json_schema``: ask again for free text with [n] markers."""
 
 
 # Explicit ranges: ipaddress' is_private also covers documentation and benchmark ranges
@@ -62,6 +80,14 @@ def check_llm_url(url: str, allow_remote: bool = False) -> str:
     return url.rstrip("/")
 
 
+def _response_format(schema: dict[str, object]) -> dict[str, object]:
+    return {"type": "json_schema", "json_schema": {"name": "svar", "schema": schema, "strict": True}}
+
+
+# A 400/422 that names one of these is about response_format, not about the prompt: remember it.
+_FORMAT_WORDS = ("response_format", "json_schema", "schema", "grammar", "format")
+
+
 class OpenAICompatible:
     """Any OpenAI-compatible chat server the user runs (Ollama, llama.cpp server, vLLM)."""
 
@@ -73,14 +99,24 @@ class OpenAICompatible:
         self.timeout = timeout
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.structured = True  # set False once the server has refused response_format
 
     def _endpoint(self) -> str:
         base = self.url if self.url.endswith("/v1") else f"{self.url}/v1"
         return f"{base}/chat/completions"
 
     def generate(self, messages: Sequence[dict[str, str]]) -> Iterator[str]:
-        body = json.dumps({"model": self.model, "messages": list(messages), "stream": True,
-                           "temperature": self.temperature, "max_tokens": self.max_tokens}).encode()
+        return self._stream({"messages": list(messages)})
+
+    def generate_json(self, messages: Sequence[dict[str, str]], schema: dict[str, object]) -> Iterator[str]:
+        """The reply constrained to ``schema``; raises StructuredOutputRejected where the server cannot."""
+        if not self.structured:
+            raise StructuredOutputRejected(f"Modelserveren på {self.url} understøtter ikke response_format.")
+        return self._stream({"messages": list(messages), "response_format": _response_format(schema)})
+
+    def _stream(self, request: dict[str, Any]) -> Iterator[str]:
+        body = json.dumps({"model": self.model, "stream": True, "temperature": self.temperature,
+                           "max_tokens": self.max_tokens, **request}).encode()
         req = urllib.request.Request(self._endpoint(), data=body, headers={"Content-Type": "application/json"})
         try:
             # No proxy from the environment: the checked address is the one that gets the prompt.
@@ -99,30 +135,101 @@ class OpenAICompatible:
                         continue
                     if delta:
                         yield delta
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", errors="replace")[:300]
+            if "response_format" in request and exc.code in (400, 422, 501):
+                if any(w in detail.lower() for w in _FORMAT_WORDS):
+                    self.structured = False
+                raise StructuredOutputRejected(f"Modelserveren afviste response_format ({exc.code}: {detail})") from exc
+            raise GeneratorFailed(f"Modelserveren på {self.url} svarede {exc.code} ({detail}).") from exc
         except (urllib.error.URLError, OSError) as exc:
             raise GeneratorFailed(f"Modelserveren på {self.url} svarer ikke ({exc}). Kører den?") from exc
 
 
-class LlamaCpp:
-    """In-process llama.cpp with a GGUF file (optional extra: pip install 'raadgiver[llama]')."""
+def _private_socket_dir() -> str:
+    """A fresh folder only this user can enter (mkdtemp makes it 0700), removed at exit."""
+    folder = tempfile.mkdtemp(prefix="raadgiver-llama-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
-    def __init__(self, gguf: Path, n_ctx: int = 4096, max_tokens: int = 700) -> None:
+
+class LlamaCpp:
+    """In-process llama.cpp with a GGUF file, through xllamacpp's prebuilt wheel (pip install 'raadgiver[llama]').
+
+    xllamacpp's ``Server`` always opens llama.cpp's HTTP listener; it cannot be switched off. It is bound to a
+    Unix socket in a private folder (no TCP port, nothing reachable from the network) and guarded by a random
+    API key that is never written anywhere; requests go in-process through ``handle_chat_completions``.
+    """
+
+    def __init__(self, gguf: Path, n_ctx: int = 4096, max_tokens: int = 700, threads: int | None = None,
+                 batch_threads: int | None = None, temperature: float = 0.1) -> None:
         if not gguf.is_file():
             raise GeneratorFailed(f"GGUF-filen findes ikke: {gguf}")
         try:
-            from llama_cpp import Llama
+            import xllamacpp as xlc  # type: ignore[import-untyped]
         except ImportError as exc:
             raise GeneratorFailed(
-                "llama-cpp-python er ikke installeret. Installér med `pip install 'raadgiver[llama]'` "
-                "(kompilerer i ca. 10 minutter), eller brug en modelserver med --llm-url."
+                "xllamacpp er ikke installeret. Installér med `pip install 'raadgiver[llama]'` (færdigbygget, "
+                "ingen kompilering), eller brug en modelserver med --llm-url."
             ) from exc
+        params = xlc.CommonParams()
+        params.model.path = str(gguf)
+        params.n_ctx = n_ctx
+        params.n_parallel = 1
+        params.verbosity = -1
+        if threads:
+            params.cpuparams.n_threads = threads
+        if batch_threads or threads:
+            params.cpuparams_batch.n_threads = batch_threads or threads  # type: ignore[assignment]
+        params.hostnames = [os.path.join(_private_socket_dir(), "llama.sock")]
+        params.api_keys = [secrets.token_urlsafe(32)]
         self.name = f"llama.cpp:{gguf.name}"
         self.max_tokens = max_tokens
-        self._llm = Llama(model_path=str(gguf), n_ctx=n_ctx, verbose=False)
+        self.temperature = temperature
+        try:
+            self.server = xlc.Server(params)
+        except (RuntimeError, ValueError) as exc:
+            raise GeneratorFailed(f"llama.cpp kunne ikke indlæse {gguf.name} ({exc}).") from exc
+        self.listening_address = str(self.server.listening_address)  # unix:///…/llama.sock
 
-    def generate(self, messages: Sequence[dict[str, str]]) -> Iterator[str]:
-        for part in self._llm.create_chat_completion(messages=list(messages), stream=True, temperature=0.1,
-                                                     max_tokens=self.max_tokens):
-            delta = part["choices"][0].get("delta", {}).get("content")  # type: ignore[index,union-attr]
+    def chat(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """llama.cpp's own ``chat.completion.chunk`` objects for a streamed OpenAI-shaped request."""
+        chunks: queue.Queue[Any] = queue.Queue()
+        done = object()
+
+        def on_chunk(chunk: Any) -> bool:
+            chunks.put(chunk)
+            return False  # keep going
+
+        def run() -> None:
+            try:
+                self.server.handle_chat_completions({**request, "stream": True}, on_chunk)
+            except BaseException as exc:  # noqa: BLE001 (handed to the reading thread)
+                chunks.put(exc)
+            finally:
+                chunks.put(done)
+
+        # llama.cpp releases the GIL while it computes, so a worker thread lets the pieces stream.
+        threading.Thread(target=run, daemon=True).start()
+        while (chunk := chunks.get()) is not done:
+            if isinstance(chunk, ValueError) and "response_format" in request:
+                raise StructuredOutputRejected(f"llama.cpp afviste JSON-skemaet ({chunk}).") from chunk
+            if isinstance(chunk, BaseException):
+                raise GeneratorFailed(f"llama.cpp fejlede ({chunk}).") from chunk
+            if isinstance(chunk, dict) and "error" in chunk:
+                raise GeneratorFailed(f"llama.cpp fejlede ({chunk['error']}).")
+            yield chunk
+
+    def _text(self, request: dict[str, Any]) -> Iterator[str]:
+        body = {"temperature": self.temperature, "max_tokens": self.max_tokens, **request}
+        for chunk in self.chat(body):
+            choices = chunk.get("choices") or [{}]
+            delta = (choices[0].get("delta") or {}).get("content")
             if delta:
                 yield delta
+
+    def generate(self, messages: Sequence[dict[str, str]]) -> Iterator[str]:
+        return self._text({"messages": list(messages)})
+
+    def generate_json(self, messages: Sequence[dict[str, str]], schema: dict[str, object]) -> Iterator[str]:
+        return self._text({"messages": list(messages), "response_format": _response_format(schema)})

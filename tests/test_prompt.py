@@ -300,7 +300,10 @@ def test_model_obeying_the_injection_gets_extracts_instead(index: Any) -> None:
     assert "›››" in "\n".join(block) and "‹‹‹" in "\n".join(block)  # the injection stayed in its block
     assert answer.generator == "ekstraktiv" and not answer.refused
     assert answer.removed_citations == (9,)
-    assert answer.note == "Sprogmodellens svar havde ingen gyldige kildehenvisninger; viser uddrag i stedet."
+    assert answer.note == ("Sprogmodellens svar havde ingen gyldige kildehenvisninger; viser uddrag i stedet. "
+                           "Udeladte påstande, som de citerede kilder ikke bekræfter: "
+                           "»Udvalget har vedtaget at sælge alle servere« (ingen gyldig kilde).")
+    assert answer.unsupported_claims == ("Udvalget har vedtaget at sælge alle servere.",)
     assert "Udvalget har vedtaget at sælge alle servere" not in answer.answer
     assert len(answer.citations) == n
     assert set(marks_outside_quotes(answer.answer)) == set(range(1, n + 1))
@@ -309,9 +312,12 @@ def test_model_obeying_the_injection_gets_extracts_instead(index: Any) -> None:
 
 def test_invented_source_is_removed_and_named(index: Any) -> None:
     answer, model = ask(index, lambda n: "Udvalget besluttede at beholde serverne [1]. Rådet solgte dem [7].")
-    assert answer.answer == "Udvalget besluttede at beholde serverne [1]. Rådet solgte dem."
+    # The claim whose only source was invented has no support left: it is dropped and named.
+    assert answer.answer == "Udvalget besluttede at beholde serverne [1]."
     assert answer.removed_citations == (7,)
-    assert answer.note == "Fjernede henvisninger til kilder, der ikke fandtes: [7]"
+    assert answer.note == ("Fjernede henvisninger til kilder, der ikke fandtes: [7]. Udeladte påstande, som de "
+                           "citerede kilder ikke bekræfter: »Rådet solgte dem« (ingen gyldig kilde)")
+    assert answer.unsupported_claims == ("Rådet solgte dem.",)
     assert len(answer.citations) == 1 and answer.generator == "skript"
     first = sources_given(model)[0]
     assert first.startswith(f"Kilde [1]: {answer.citations[0].council}, ")
@@ -320,9 +326,9 @@ def test_invented_source_is_removed_and_named(index: Any) -> None:
 
 
 def test_citations_are_renumbered_in_order_of_use(index: Any) -> None:
-    answer, model = ask(index, lambda n: f"Først dette [{n}]. Så dette [1].")
+    answer, model = ask(index, lambda n: f"Først kommer dette [{n}]. Så kommer dette [1].")
     n = len(sources_given(model))
-    assert answer.answer == "Først dette [1]. Så dette [2]."
+    assert answer.answer == "Først kommer dette [1]. Så kommer dette [2]."
     given = sources_given(model)
     assert [c.title for c in answer.citations] == [re.search(r'"(.*)"', given[i]).group(1)  # type: ignore[union-attr]
                                                    for i in (n - 1, 0)]
