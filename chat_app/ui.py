@@ -60,8 +60,8 @@ document.addEventListener("click", async (ev) => {
   ev.preventDefault();
   // The verbatim quote (with its » «) and the memo line, as plain text and as HTML, so Word and
   // Outlook paste two clean paragraphs and a plain editor gets two lines.
-  const q = b.closest("li.raad-kilde") && b.closest("li.raad-kilde").querySelector("blockquote");
-  const quote = q ? q.innerText.trim() : "";
+  const q = b.closest("li.raad-kilde") && b.closest("li.raad-kilde").querySelector(".raad-citat");
+  const quote = q ? q.textContent.trim() : "";
   const memo = b.value || "";
   const text = quote ? quote + "\\n" + memo : memo;
   const esc = (s) => s.replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
@@ -86,6 +86,7 @@ document.addEventListener("click", async (ev) => {
 # The same family from gradio's complete Regular and Bold files (still served by this server),
 # under a name of our own so the theme's broken face is never chosen.
 CSS = """
+.raad-citat { display: none; }
 @font-face { font-family: "Raadgiver Sans"; font-weight: 100 500; font-style: normal;
              src: url("static/fonts/SourceSansPro/SourceSansPro-Regular.woff2") format("woff2"); }
 @font-face { font-family: "Raadgiver Sans"; font-weight: 501 900; font-style: normal;
@@ -341,13 +342,18 @@ def render_answer(answer: Answer, items: dict[tuple[str, str], str], filter_note
     if answer.citations:
         parts.append('<div class="raad-kilder"><p><strong>Kilder</strong></p><ol>')
         for c in answer.citations:
-            parts.append(render_citation(c, items.get((c.source, c.section))))
+            # The answer states the quote; the source list says where it is and has the full item.
+            parts.append(render_citation(c, items.get((c.source, c.section)), quoted=f"»{_shown(c.quote)}«" in answer.answer))
         parts.append("</ol></div>")
     parts.append("</div>")
     return "".join(parts)
 
 
-def render_citation(c: Citation, full_text: str | None) -> str:
+def _shown(quote: str) -> str:
+    return quote.replace("[", "(").replace("]", ")")  # as the answer text shows quotes (chat_app.answer)
+
+
+def render_citation(c: Citation, full_text: str | None, quoted: bool = False) -> str:
     when = c.meeting_date.isoformat() if c.meeting_date else "ukendt dato"
     where = " · ".join(
         [html.escape(c.council), f"møde {when}", f"pkt. {html.escape(c.section)}"]
@@ -357,12 +363,15 @@ def render_citation(c: Citation, full_text: str | None) -> str:
         '<li class="raad-kilde">',
         f'<div class="raad-hvor">{where}</div>',
         f'<div class="raad-titel">{html.escape(c.title)}</div>',
-        f"<blockquote>»{_lines(c.quote)}«</blockquote>",
     ]
+    if not quoted:
+        out.append(f"<blockquote>»{_lines(c.quote)}«</blockquote>")
     if full_text:
         out.append(f'<details><summary>Vis hele punktet</summary><div class="raad-punkt">{_lines(full_text)}</div></details>')
     out.append(f'<div class="raad-fil">Fil: {html.escape(Path(c.source).name)}</div>')
     memo = html.escape(c.memo_line(), quote=True)
+    # The quote travels with the copy button (the page's sanitiser keeps classes, not data- attributes).
+    out.append(f'<span class="raad-citat">»{html.escape(c.quote)}«</span>')
     out.append(f'<button type="button" class="raad-kopier" value="{memo}" title="{memo}">{COPY_LABEL}</button></li>')
     return "".join(out)
 
