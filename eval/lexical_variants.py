@@ -120,15 +120,22 @@ def variants(adaptive: Sequence[AdaptiveFusion]) -> list[Variant]:
 
 
 def _short(a: AdaptiveFusion) -> str:
-    return f"(grund {a.base:g}, idf {a.idf_gain:g}>{a.idf_floor:g}, navn {a.name_gain:g}, tal {a.number_gain:g}, loft {a.cap:g})"
+    parts = [f"grund {a.base:g}"]
+    parts += [f"idf {a.idf_gain:g}>{a.idf_floor:g}"] if a.idf_gain else []
+    parts += [f"dækning {a.coverage_gain:g}>{a.coverage_floor:g}"] if a.coverage_gain else []
+    parts += [f"navn {a.name_gain:g}"] if a.name_gain else []
+    parts += [f"tal {a.number_gain:g}"] if a.number_gain else []
+    return "(" + ", ".join(parts) + f", loft {a.cap:g})"
 
 
 ADAPTIVE_GRID = (
-    AdaptiveFusion(base=0.01, idf_gain=0.1, idf_floor=0.6, name_gain=0.0, number_gain=0.0, cap=0.1),
-    AdaptiveFusion(base=0.01, idf_gain=0.0, idf_floor=0.6, name_gain=0.03, number_gain=0.03, cap=0.1),
-    AdaptiveFusion(base=0.01, idf_gain=0.1, idf_floor=0.6, name_gain=0.03, number_gain=0.03, cap=0.1),
-    AdaptiveFusion(base=0.01, idf_gain=0.2, idf_floor=0.5, name_gain=0.05, number_gain=0.05, cap=0.2),
-    AdaptiveFusion(base=0.02, idf_gain=0.1, idf_floor=0.6, name_gain=0.03, number_gain=0.03, cap=0.1),
+    AdaptiveFusion(base=0.01, idf_gain=0.1, idf_floor=0.6, cap=0.1),
+    AdaptiveFusion(base=0.01, name_gain=0.03, number_gain=0.03, cap=0.1),
+    AdaptiveFusion(base=0.01, coverage_gain=0.05, coverage_floor=0.5, cap=0.1),
+    AdaptiveFusion(base=0.01, coverage_gain=0.1, coverage_floor=0.5, cap=0.1),
+    AdaptiveFusion(base=0.01, coverage_gain=0.2, coverage_floor=0.5, cap=0.2),
+    AdaptiveFusion(base=0.01, name_gain=0.03, number_gain=0.03, coverage_gain=0.1, coverage_floor=0.5, cap=0.1),
+    AdaptiveFusion(base=0.01, name_gain=0.03, number_gain=0.03, coverage_gain=0.1, coverage_floor=0.3, cap=0.1),
 )
 
 

@@ -52,11 +52,13 @@ def score_fusion(
 @dataclass(frozen=True)
 class QueryFeatures:
     """What a query says about how much to trust exact words: its rarest matched term's IDF,
-    scaled to 0..1 (log(N/df) / log N), and how many names and numbers it holds."""
+    scaled to 0..1 (log(N/df) / log N), how many names and numbers it holds, and the IDF-weighted
+    share of its words that the best BM25 document holds (0..1)."""
 
     max_idf: float = 0.0
     names: int = 0
     numbers: int = 0
+    coverage: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,15 @@ class AdaptiveFusion:
     idf_floor: float = 0.5
     name_gain: float = 0.0
     number_gain: float = 0.0
+    coverage_gain: float = 0.0
+    coverage_floor: float = 0.5
     cap: float = 0.2
 
 
 def adaptive_weight(features: QueryFeatures, params: AdaptiveFusion) -> float:
-    """base + idf_gain·max(0, max_idf − idf_floor) + name_gain·[names > 0] + number_gain·[numbers > 0], ≤ cap."""
+    """base + idf_gain·max(0, max_idf − idf_floor) + name_gain·[names > 0] + number_gain·[numbers > 0]
+    + coverage_gain·max(0, coverage − coverage_floor), at most cap."""
     w = (params.base + params.idf_gain * max(0.0, features.max_idf - params.idf_floor)
-         + params.name_gain * (features.names > 0) + params.number_gain * (features.numbers > 0))
+         + params.name_gain * (features.names > 0) + params.number_gain * (features.numbers > 0)
+         + params.coverage_gain * max(0.0, features.coverage - params.coverage_floor))
     return min(w, params.cap)

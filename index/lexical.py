@@ -203,15 +203,28 @@ class Bm25:
         return [(t, int(d)) for t, d, _ in got if d > 0]
 
     def features(self, query: str) -> QueryFeatures:
-        """What the fusion weighs the lexical side by: the query's rarest term, names, numbers."""
-        terms = [t for t, w in self.query_terms(query) if w >= 1.0] if self.size else []
-        idf = 0.0
-        if terms and self.size > 1:
+        """What the fusion weighs the lexical side by: the rarest term, how much of the query the best
+        BM25 document holds (IDF-weighted; a word not in the vocabulary counts as rare and missing),
+        names and numbers."""
+        if not self.size:
+            return query_features(query)
+        tokens = tokenize(query, self.options.fold)
+        vocab = self.vocab
+        exact = list(dict.fromkeys(t for t in tokens if t in vocab))
+        missing = len({t for t in tokens if t not in vocab})
+        idf = coverage = 0.0
+        if exact and self.size > 1:
             indptr = self._model.scores["indptr"]
-            vocab = self.vocab
-            dfs = [int(indptr[vocab[t] + 1] - indptr[vocab[t]]) for t in terms]
-            idf = max(math.log(self.size / max(df, 1)) / math.log(self.size) for df in dfs)
-        return query_features(query, max_idf=idf)
+            idfs = [math.log(self.size / max(int(indptr[vocab[t] + 1] - indptr[vocab[t]]), 1)) / math.log(self.size)
+                    for t in exact]
+            idf = max(idfs)
+            best = self.search(query, 1)
+            if best:
+                pos = best[0][0]
+                held = sum(i for t, i in zip(exact, idfs) if self._model.get_scores([t])[pos] > 0)
+                total = sum(idfs) + missing
+                coverage = held / total if total > 0 else 0.0
+        return query_features(query, max_idf=idf, coverage=coverage)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Positions of the best ``k`` documents with their scores, best first; only positive scores."""
@@ -254,9 +267,9 @@ _NAME = re.compile(r"(?<![.!?:]\s)\b[A-ZÆØÅ][a-zæøåéü]+(?:[-\s][A-ZÆØ�
 _NUMBER = re.compile(r"\d")
 
 
-def query_features(query: str, max_idf: float = 0.0) -> QueryFeatures:
+def query_features(query: str, max_idf: float = 0.0, coverage: float = 0.0) -> QueryFeatures:
     """Names (capitalised words inside a sentence), numbers, and the rarest term's IDF (0–1)."""
     q = query.strip()
     names = sum(1 for m in _NAME.finditer(q) if m.start() > 0)
     numbers = sum(1 for m in TOKEN.finditer(q) if _NUMBER.search(m.group(0)))
-    return QueryFeatures(max_idf=max_idf, names=names, numbers=numbers)
+    return QueryFeatures(max_idf=max_idf, names=names, numbers=numbers, coverage=coverage)

@@ -196,6 +196,15 @@ def test_query_features_names_numbers_and_idf() -> None:
     assert bm.features("cykel").max_idf == pytest.approx(0.5)
     assert bm.features("cykel tog").max_idf == pytest.approx(1.0)
     assert bm.features("fodbold").max_idf == 0.0  # no term in the index: nothing rare to trust
+    # Coverage: the IDF share of the query's words that the best BM25 document holds.
+    # "cykel sti": doc 0 holds both (0.5 + 1.0) / 1.5 = 1.0.
+    assert bm.features("cykel sti").coverage == pytest.approx(1.0)
+    # "cykel tog": the best document is "tog" (rarer, shorter): 1.0 / (0.5 + 1.0) = 2/3.
+    assert bm.search("cykel tog", 1)[0][0] == 3
+    assert bm.features("cykel tog").coverage == pytest.approx(2 / 3)
+    # "cykel fodbold": a word not in the index counts as rare (1.0) and missing: 0.5 / (0.5 + 1.0) = 1/3.
+    assert bm.features("cykel fodbold").coverage == pytest.approx(1 / 3)
+    assert bm.features("fodbold").coverage == 0.0
 
 
 def test_adaptive_weight_worked_by_hand() -> None:
@@ -206,5 +215,9 @@ def test_adaptive_weight_worked_by_hand() -> None:
     assert adaptive_weight(QueryFeatures(0.9, names=1, numbers=1), p) == pytest.approx(0.1)
     # IDF under the floor lifts nothing: the plain-language question keeps the base weight.
     assert adaptive_weight(QueryFeatures(0.5, 0, 0), p) == pytest.approx(0.01)
+    # Coverage 0.8 over a floor of 0.5 with gain 0.2: 0.01 + 0.2 * 0.3 = 0.07; under the floor nothing.
+    c = AdaptiveFusion(base=0.01, coverage_gain=0.2, coverage_floor=0.5, cap=0.2)
+    assert adaptive_weight(QueryFeatures(coverage=0.8), c) == pytest.approx(0.07)
+    assert adaptive_weight(QueryFeatures(coverage=0.4), c) == pytest.approx(0.01)
     # The default parameters are today's fixed weight whatever the query.
-    assert adaptive_weight(QueryFeatures(1.0, 3, 3), AdaptiveFusion()) == pytest.approx(0.01)
+    assert adaptive_weight(QueryFeatures(1.0, 3, 3, 1.0), AdaptiveFusion()) == pytest.approx(0.01)
