@@ -75,6 +75,11 @@ class AdaptiveFusion:
     coverage_floor: float = 0.5
     cap: float = 0.2
 
+    @property
+    def fixed(self) -> bool:
+        """No gain set: the weight is ``base`` whatever the query (no features need computing)."""
+        return not (self.idf_gain or self.name_gain or self.number_gain or self.coverage_gain)
+
 
 def adaptive_weight(features: QueryFeatures, params: AdaptiveFusion) -> float:
     """base + idf_gain·max(0, max_idf − idf_floor) + name_gain·[names > 0] + number_gain·[numbers > 0]

@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from index.fuse import AdaptiveFusion, adaptive_weight, group_best, reciprocal_rank_fusion, score_fusion
+from index.fuse import AdaptiveFusion, QueryFeatures, adaptive_weight, group_best, reciprocal_rank_fusion, score_fusion
 from index.lexical import TOKENIZER_VERSION, Bm25, LexicalOptions
 from index.vector import StoreUnavailable, VectorStore, Where, date_num
 from ingest.chunk import ChunkSettings
@@ -377,8 +377,8 @@ class Index:
             if self.fusion == "rrf":
                 fused = reciprocal_rank_fusion([rankings[0] if qvec is not None else [], lex_ids])
             else:
-                weight = adaptive_weight(self._bm25_index()[0].features(query), self.fusion)
-                fused = score_fusion(dense_scores, dict(lex), weight)
+                feats = QueryFeatures() if self.fusion.fixed else self._bm25_index()[0].features(query)
+                fused = score_fusion(dense_scores, dict(lex), adaptive_weight(feats, self.fusion))
         else:
             ranking = rankings[0] if rankings else []
             fused = [(cid, raw[cid]) for cid in ranking]

@@ -221,3 +221,4 @@ def test_adaptive_weight_worked_by_hand() -> None:
     assert adaptive_weight(QueryFeatures(coverage=0.4), c) == pytest.approx(0.01)
     # The default parameters are today's fixed weight whatever the query.
     assert adaptive_weight(QueryFeatures(1.0, 3, 3, 1.0), AdaptiveFusion()) == pytest.approx(0.01)
+    assert AdaptiveFusion().fixed and not c.fixed and not p.fixed
