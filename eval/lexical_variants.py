@@ -35,9 +35,9 @@ from index.lexical import LexicalOptions
 from index.store import Index, SearchMode, open_index
 
 ROOT = Path(__file__).resolve().parent.parent
+# The real minutes beside the repository (never copied into it), as the tests find them.
 REAL = (ROOT.parent / "shared/corpus/it-arkitekturraadet-referat.txt",
         ROOT.parent / "shared/corpus/aarhus/teknisk_udvalg_referat_2025-10-01.html")
-SHARED = Path("/work/shared/corpus")
 
 Fusion = AdaptiveFusion | Literal["rrf"]
 OFF = LexicalOptions(fold=False, fuzzy=False, compound=False)
@@ -152,7 +152,7 @@ def run(routed: Sequence[tuple[Index, Sequence[Q]]], vs: Sequence[Variant], k: i
     """(variant, mode) -> question file -> ranks per kind; each question asked of its own index."""
     for index, questions in routed:
         vecs = embed_queries(index, questions)
-        index.query_vector = vecs.__getitem__  # type: ignore[method-assign]  # vectors made once, in one batch
+        index.query_vector = vecs.__getitem__  # type: ignore[method-assign,assignment]  # vectors made once, in one batch
     out: dict[tuple[str, str], dict[str, Scores]] = {}
     for v in vs:
         for index, _ in routed:
@@ -184,7 +184,7 @@ def build_minutes_indexes(db: Path, embedder) -> list[Index]:  # type: ignore[no
     demo = db / "demo-files"
     if not demo.is_dir():
         subprocess.run([sys.executable, str(ROOT / "demo/render.py"), str(ROOT / "demo/minutes"), str(demo)], check=True)
-    real = [p if p.exists() else SHARED / p.relative_to(ROOT.parent / "shared/corpus") for p in REAL]
+    real = list(REAL)
     out = []
     for name, files in (("real", real), ("demo", [demo])):
         fresh = not (db / name / "chroma" / "chroma.sqlite3").exists()

@@ -13,6 +13,7 @@ from index.fuse import AdaptiveFusion
 from index.lexical import LexicalOptions
 from index.store import Index, open_index
 from tests.badfiles import miljo_text
+from tests.conftest import REPO, needs_real
 
 OFF = LexicalOptions(fold=False, fuzzy=False, compound=False)
 
@@ -76,3 +77,33 @@ def test_rank_fusion_can_still_be_chosen(index: Index) -> None:
     hits = index.search("madaffald", k=3, mode="hybrid")
     assert hits[0].chunk.title == "Ny ordning for madaffald"
     assert hits[0].score == pytest.approx(2 / 61)  # first in both rankings: 1/61 + 1/61
+
+
+def test_variant_script_reads_splits_leniently(tmp_path: Path) -> None:
+    from eval.lexical_variants import load_lenient
+
+    f = tmp_path / "q.jsonl"
+    f.write_text("\n".join([
+        '{"question": "a?", "kind": "typo", "split": "dev", "expected": [{"section": "2.2"}], "written": "x"}',
+        '{"question": "b?", "kind": "person", "split": "test", "expected": [{"section": "1", "meeting_date": "2025-10-01"}]}',
+        '{"question": "c?", "kind": "fact", "expected": [{"section": "3"}]}',
+        '{"question": "d?", "kind": "unanswerable", "split": "dev", "expected": []}',
+    ]), encoding="utf-8")
+    assert [(q.question, q.kind) for q in load_lenient(f, "dev")] == [("a?", "typo"), ("c?", "fact")]
+    assert [q.question for q in load_lenient(f, "test")] == ["b?", "c?"]
+    assert [q.question for q in load_lenient(f, None)] == ["a?", "b?", "c?"]
+    assert str(load_lenient(f, "test")[0].expected[0].meeting_date) == "2025-10-01"
+
+
+@needs_real
+def test_variant_script_end_to_end_with_the_hash_embedder(tmp_path: Path) -> None:
+    from eval.lexical_variants import main
+
+    out = tmp_path / "lex.md"
+    main(["--questions", str(REPO / "eval/questions/real.jsonl"),
+          "--model", "hash", "--only", "1,5,6,9", "--db", str(tmp_path / "db"), "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| grundlinje") or line.startswith("| alle tre")]
+    # baseline and all three in both modes, RRF and one adaptive setting in hybrid: six rows.
+    assert len(rows) == 6 and "| case_number |" in text and "paraphrase" in text
+    assert "63 besvarbare spørgsmål" in text
