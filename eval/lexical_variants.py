@@ -121,6 +121,9 @@ def variants(adaptive: Sequence[AdaptiveFusion]) -> list[Variant]:
     out += [Variant(f"{name}, adaptiv {_short(lift)}", opts, lift, ("hybrid",)) for name, opts in (
         ("intet til", OFF), ("+ foldning", replace(OFF, fold=True)), ("+ fuzzy", replace(OFF, fuzzy=True)),
         ("+ sammensatte ord", replace(OFF, compound=True)))]
+    out += [Variant("alle tre + sammensatte ord delt i indekset", replace(all_on, split_index=True)),
+            Variant(f"alle tre + delt i indekset, adaptiv {_short(lift)}", replace(all_on, split_index=True), lift,
+                    ("hybrid",))]
     return out
 
 

@@ -59,10 +59,11 @@ class LexicalOptions:
     compound: bool = True
     fuzzy_weight: float = 0.5  # a fuzzy match counts this much of an exact one
     compound_weight: float = 1.0  # a joined or split compound counts this much
+    split_index: bool = False  # also index each compound's two vocabulary parts (measured: see eval)
 
     def key(self) -> str:
         """What of these options the saved index depends on."""
-        return f"fold={int(self.fold)}"
+        return f"fold={int(self.fold)}" + (",split" if self.split_index else "")
 
 
 @lru_cache(maxsize=1)
@@ -131,6 +132,10 @@ class Bm25:
         if not texts:
             return  # an empty index (nothing committed yet) finds nothing
         corpus = [tokenize(t, options.fold) or ["\x00empty"] for t in texts]
+        if options.split_index:
+            vocab = {t: 0 for doc in corpus for t in doc}
+            parts = {t: [p for pair in _splits(t, vocab) for p in pair] for t in vocab}
+            corpus = [doc + [p for t in doc for p in parts[t]] for doc in corpus]
         self._model.index(corpus, show_progress=False)
 
     def save(self, folder: Path) -> None:

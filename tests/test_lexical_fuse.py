@@ -222,3 +222,15 @@ def test_adaptive_weight_worked_by_hand() -> None:
     # The default parameters are today's fixed weight whatever the query.
     assert adaptive_weight(QueryFeatures(1.0, 3, 3, 1.0), AdaptiveFusion()) == pytest.approx(0.01)
     assert AdaptiveFusion().fixed and not c.fixed and not p.fixed
+
+
+def test_index_side_split_adds_a_compounds_parts_when_both_are_words_of_the_index() -> None:
+    docs = ["Kommunernes digitaliseringsstrategi", "Strategi for skoler", "Digitalisering i skolen"]
+    split = Bm25(docs, options=replace(OFF, split_index=True))
+    assert {i for i, _ in split.search("strategi", 3)} == {0, 1}
+    assert {i for i, _ in split.search("digitalisering", 3)} == {0, 2}
+    assert {i for i, _ in Bm25(docs, options=OFF).search("strategi", 3)} == {1}
+    # A compound whose parts the index does not hold as words is left whole.
+    assert Bm25(["Kommunernes digitaliseringsstrategi", "Budget"], options=replace(OFF, split_index=True)).search(
+        "strategi", 2) == []
+    assert replace(OFF, split_index=True).key() != OFF.key()
