@@ -50,7 +50,7 @@ QUESTION_WORDS = (
 
 @lru_cache(maxsize=1)
 def _question_terms() -> frozenset[str]:
-    return frozenset(tokenize(QUESTION_WORDS))
+    return frozenset(tokenize(QUESTION_WORDS)) | frozenset(tokenize(QUESTION_WORDS, folded=True))
 REFUSAL_TEXT = (
     "Jeg kan ikke finde noget i referaterne, der besvarer spørgsmålet. "
     "Prøv at omformulere det, eller søg efter et sagsnummer eller et punkt."
@@ -91,12 +91,6 @@ class Answer:
         }
 
 
-def coverage(question: str, text: str) -> float:
-    """Share of the question's content words (stemmed) that occur in ``text``."""
-    q = set(tokenize(question))
-    return len(q & set(tokenize(text))) / len(q) if q else 0.0
-
-
 @dataclass(frozen=True)
 class Support:
     """How well the index supports answering a question: the features of the decision."""
@@ -129,30 +123,22 @@ class Support:
                 "direct": self.direct, "missing": self.missing}
 
 
-def content_terms(question: str) -> list[str]:
-    """The question's stemmed words, less those that only ask."""
-    return [t for t in dict.fromkeys(tokenize(question)) if t not in _question_terms()]
-
-
 def measure_support(index: Index, query: str, hits: Sequence[Hit], where: Where = Where(),
                     scored: Sequence[Sequence[tuple[Sentence, float]]] = ()) -> Support:
     """The features of ``Support`` for a question and its hits (``scored``: sentences per hit)."""
     dense = index.search(query, k=10, mode="dense", where=where) if index.embedder is not None else []
     sims = [h.similarity for h in dense]
-    if len(sims) >= 2:
-        margin = sims[0] - float(np.mean(sims[1:]))
-    else:
-        margin = 0.0
-    terms = content_terms(query)
-    idf = index.term_idf(terms)
-    total = sum(idf.values()) or 1.0
-    known = sum(w for t, w in idf.items() if index.term_known(t)) / total if terms else 1.0
+    margin = sims[0] - float(np.mean(sims[1:])) if len(sims) >= 2 else 0.0
+    words = index.query_evidence(query, _question_terms())
+    total = sum(w.idf for w in words) or 1.0
+    known = sum(w.idf * w.match for w in words) / total if words else 1.0
     best_w = best_c = 0.0
     for h in hits[:3]:
-        words = set(tokenize(f"{h.chunk.title} {index.item_text(h.chunk)}"))
-        if terms:
-            best_w = max(best_w, sum(w for t, w in idf.items() if t in words) / total)
-            best_c = max(best_c, sum(1 for t in terms if t in words) / len(terms))
+        terms = index.item_terms(h.chunk)
+        held = [w for w in words if any(t in terms for t in w.terms)]
+        if words:
+            best_w = max(best_w, sum(w.idf * w.match for w in held) / total)
+            best_c = max(best_c, len(held) / len(words))
     sentence = max((r for sents in scored[:3] for _, r in sents), default=0.0)
     return Support(top=sims[0] if sims else 0.0, margin=margin, sentence=sentence, weighted=best_w, known=known,
                    coverage=best_c, direct=is_direct(query))
@@ -259,7 +245,7 @@ def missing_reference(index: Index, question: str, where: Where) -> str:
     if ref is not None:
         return f"Der er ingen referater fra {ref.label()} i de indlæste møder."
     council = missing_council(question, (m.council for m in meetings),
-                              mentioned=lambda name: all(index.term_known(t) for t in tokenize(name)))
+                              mentioned=lambda name: all(w.match == 1.0 for w in index.query_evidence(name)))
     if council is not None:
         return f"Der er ingen referater fra {council} i de indlæste møder."
     return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -46,3 +47,44 @@ def score_fusion(
     top = max(lexical.values(), default=0.0)
     fused = {key: cos + (lexical_weight * lexical.get(key, 0.0) / top if top > 0 else 0.0) for key, cos in dense.items()}
     return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
+@dataclass(frozen=True)
+class QueryFeatures:
+    """What a query says about how much to trust exact words: its rarest matched term's IDF,
+    scaled to 0..1 (log(N/df) / log N), how many names and numbers it holds, and the IDF-weighted
+    share of its words that the best BM25 document holds (0..1)."""
+
+    max_idf: float = 0.0
+    names: int = 0
+    numbers: int = 0
+    coverage: float = 0.0
+
+
+@dataclass(frozen=True)
+class AdaptiveFusion:
+    """The lexical weight as a function of the query: ``base`` for a plain-language question,
+    lifted by a rare term (IDF above ``idf_floor``), a name and a number, at most ``cap``."""
+
+    base: float = 0.01
+    idf_gain: float = 0.0
+    idf_floor: float = 0.5
+    name_gain: float = 0.0
+    number_gain: float = 0.0
+    coverage_gain: float = 0.0
+    coverage_floor: float = 0.5
+    cap: float = 0.2
+
+    @property
+    def fixed(self) -> bool:
+        """No gain set: the weight is ``base`` whatever the query (no features need computing)."""
+        return not (self.idf_gain or self.name_gain or self.number_gain or self.coverage_gain)
+
+
+def adaptive_weight(features: QueryFeatures, params: AdaptiveFusion) -> float:
+    """base + idf_gain·max(0, max_idf − idf_floor) + name_gain·[names > 0] + number_gain·[numbers > 0]
+    + coverage_gain·max(0, coverage − coverage_floor), at most cap."""
+    w = (params.base + params.idf_gain * max(0.0, features.max_idf - params.idf_floor)
+         + params.name_gain * (features.names > 0) + params.number_gain * (features.numbers > 0)
+         + params.coverage_gain * max(0.0, features.coverage - params.coverage_floor))
+    return min(w, params.cap)

@@ -1,16 +1,33 @@
-"""BM25 over the chunks with Danish stemming and stop words; case numbers stay whole."""
+"""BM25 over the chunks with Danish stemming and stop words; case numbers stay whole.
+
+Three switchable ways to forgive what people type (``LexicalOptions``), each measured on its own
+by ``eval/lexical_variants.py``:
+
+- ``fold``: æ/ø/å and ae/oe/aa are one letter: text and query are both folded to ASCII digraphs
+  (æ→ae, ø→oe, å→aa) before stemming, so "aeldreomraadet" finds "ældreområdet" and back.
+- ``fuzzy``: a query word that is not in the index vocabulary also matches its nearest vocabulary
+  terms (Levenshtein distance 1 from 5 characters, 2 from 9; rapidfuzz), weighted down.
+- ``compound``: two adjacent query words whose join (directly or with a linking -s-/-e-) is in the
+  vocabulary also match the joined word ("digitaliserings strategi" → "digitaliseringsstrategi");
+  a query word not in the vocabulary that splits into two vocabulary words matches those (the reverse).
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from index.fuse import QueryFeatures
+
 # Bump when tokenize() changes: saved BM25 indexes of another version are rebuilt.
-TOKENIZER_VERSION = 1
+# 2: optional æ/ø/å folding (the options are part of the saved index's key as well).
+TOKENIZER_VERSION = 2
 
 # Case numbers (SAG-2025-03105, EMN-2025-003383, 24/1234) and section numbers (2.7) are one token.
 TOKEN = re.compile(
@@ -29,6 +46,24 @@ DANISH_STOP_WORDS = frozenset(
     været thi jer sådan hvilke hvilken hvordan hvornår hvem hvorfor the of and to in
     is what did how was on for about""".split()
 )
+_FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe"})
+_FOLDED_STOP_WORDS = frozenset(w.translate(_FOLD) for w in DANISH_STOP_WORDS)
+
+
+@dataclass(frozen=True)
+class LexicalOptions:
+    """Which forgiving matches BM25 uses; ``fold`` changes the index, the others only the query."""
+
+    fold: bool = True
+    fuzzy: bool = True
+    compound: bool = True
+    fuzzy_weight: float = 0.5  # a fuzzy match counts this much of an exact one
+    compound_weight: float = 1.0  # a joined or split compound counts this much
+    split_index: bool = False  # also index each compound's two vocabulary parts (measured: see eval)
+
+    def key(self) -> str:
+        """What of these options the saved index depends on."""
+        return f"fold={int(self.fold)}" + (",split" if self.split_index else "")
 
 
 @lru_cache(maxsize=1)
@@ -38,33 +73,69 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("danish")
 
 
-def tokenize(text: str) -> list[str]:
+def fold(text: str) -> str:
+    """æ/ø/å (and ä/ö) as the ASCII digraphs ae/oe/aa; lower-cased text in, lower-cased text out."""
+    return text.translate(_FOLD)
+
+
+def words(text: str, folded: bool = False) -> list[str | None]:
+    """The text's words, lower-cased (folded if asked), case numbers whole; None marks a stop word,
+    so that callers can tell adjacent words from words with a stop word between them."""
+    out: list[str | None] = []
+    stops = _FOLDED_STOP_WORDS if folded else DANISH_STOP_WORDS
+    for m in TOKEN.finditer(text):
+        tok = m.group(0).lower()
+        if _WHOLE.fullmatch(tok):
+            out.append(tok)
+            continue
+        if folded:
+            tok = fold(tok)
+        out.append(tok if tok not in stops and (len(tok) > 1 or tok.isdigit()) else None)
+    return out
+
+
+def tokenize(text: str, folded: bool = False) -> list[str]:
     """Lowercase, keep case numbers whole, split hyphenated words into parts too, stem Danish."""
     stem = _stemmer().stemWord
+    stops = _FOLDED_STOP_WORDS if folded else DANISH_STOP_WORDS
     out: list[str] = []
     for m in TOKEN.finditer(text):
         tok = m.group(0).lower()
         if _WHOLE.fullmatch(tok):
             out.append(tok)
             continue
+        if folded:
+            tok = fold(tok)
         pieces = [tok] + (tok.split("-") if "-" in tok else [])
         for piece in pieces:
-            if piece and piece not in DANISH_STOP_WORDS and (len(piece) > 1 or piece.isdigit()):
+            if piece and piece not in stops and (len(piece) > 1 or piece.isdigit()):
                 out.append(stem(piece.replace("-", "")))
     return out
+
+
+def fuzzy_distance(term: str) -> int:
+    """How many edits a fuzzy match of ``term`` may take: none under 5 characters, 1 from 5, 2 from 9."""
+    return 2 if len(term) >= 9 else 1 if len(term) >= 5 else 0
 
 
 class Bm25:
     """A BM25 index (Lucene variant, bm25s) over a fixed list of documents."""
 
-    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75,
+                 options: LexicalOptions = LexicalOptions()) -> None:
         import bm25s
 
         self.size = len(texts)
+        self.options = options
         self._model = bm25s.BM25(k1=k1, b=b)
+        self._vocab_list: list[str] | None = None
         if not texts:
             return  # an empty index (nothing committed yet) finds nothing
-        corpus = [tokenize(t) or ["\x00empty"] for t in texts]
+        corpus = [tokenize(t, options.fold) or ["\x00empty"] for t in texts]
+        if options.split_index:
+            vocab = {t: 0 for doc in corpus for t in doc}
+            parts = {t: [p for pair in _splits(t, vocab) for p in pair] for t in vocab}
+            corpus = [doc + [p for t in doc for p in parts[t]] for doc in corpus]
         self._model.index(corpus, show_progress=False)
 
     def save(self, folder: Path) -> None:
@@ -72,21 +143,111 @@ class Bm25:
         self._model.save(str(folder))
 
     @classmethod
-    def load(cls, folder: Path, size: int) -> Bm25:
+    def load(cls, folder: Path, size: int, options: LexicalOptions = LexicalOptions()) -> Bm25:
         """An index saved by ``save``; its arrays are memory-mapped, not read."""
         import bm25s
 
         bm25 = cls.__new__(cls)
         bm25.size = size
+        bm25.options = options
+        bm25._vocab_list = None
         bm25._model = bm25s.BM25.load(str(folder), mmap=True)
         return bm25
 
+    @property
+    def vocab(self) -> dict[str, int]:
+        return self._model.vocab_dict if self.size else {}
+
+    def query_terms(self, query: str) -> list[tuple[str, float]]:
+        """The vocabulary terms the query matches, each with its weight (1.0 for an exact match)."""
+        opts = self.options
+        stem = _stemmer().stemWord
+        vocab = self.vocab
+        terms: dict[str, float] = {}
+
+        def add(term: str, weight: float) -> None:
+            terms[term] = max(terms.get(term, 0.0), weight)
+
+        for tok in tokenize(query, opts.fold):
+            for term, weight in self.token_matches(tok):
+                add(term, weight)
+        if opts.compound:
+            ws = words(query, opts.fold)
+            for a, b in zip(ws, ws[1:]):
+                if a is None or b is None or _WHOLE.fullmatch(a) or _WHOLE.fullmatch(b):
+                    continue
+                for link in ("", "s", "e"):
+                    if link and a.endswith(link):
+                        continue
+                    joined = stem(f"{a}{link}{b}".replace("-", ""))
+                    if joined in vocab:
+                        add(joined, opts.compound_weight)
+        return list(terms.items())
+
+    def token_matches(self, tok: str) -> list[tuple[str, float]]:
+        """The vocabulary terms one (tokenized) query word matches: itself, else its compound parts,
+        else its fuzzy neighbours, each with its weight."""
+        opts = self.options
+        if tok in self.vocab:
+            return [(tok, 1.0)]
+        if opts.compound:
+            parts = [(t, opts.compound_weight) for pair in _splits(tok, self.vocab) for t in pair]
+            if parts:
+                return parts
+        if opts.fuzzy:
+            return [(term, opts.fuzzy_weight / dist) for term, dist in self._nearest(tok)]
+        return []
+
+    def _nearest(self, term: str) -> list[tuple[str, int]]:
+        """Vocabulary terms within the fuzzy distance of ``term``, nearest first (at most three)."""
+        limit = fuzzy_distance(term)
+        if limit == 0 or not self.size or _WHOLE.fullmatch(term):
+            return []
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        if self._vocab_list is None:
+            self._vocab_list = [t for t in self.vocab if len(t) >= 4]
+        got = process.extract(term, self._vocab_list, scorer=Levenshtein.distance, score_cutoff=limit, limit=3)
+        return [(t, int(d)) for t, d, _ in got if d > 0]
+
+    def features(self, query: str) -> QueryFeatures:
+        """What the fusion weighs the lexical side by: the rarest term, how much of the query the best
+        BM25 document holds (IDF-weighted; a word not in the vocabulary counts as rare and missing),
+        names and numbers."""
+        if not self.size:
+            return query_features(query)
+        tokens = tokenize(query, self.options.fold)
+        vocab = self.vocab
+        exact = list(dict.fromkeys(t for t in tokens if t in vocab))
+        missing = len({t for t in tokens if t not in vocab})
+        idf = coverage = 0.0
+        if exact and self.size > 1:
+            indptr = self._model.scores["indptr"]
+            idfs = [math.log(self.size / max(int(indptr[vocab[t] + 1] - indptr[vocab[t]]), 1)) / math.log(self.size)
+                    for t in exact]
+            idf = max(idfs)
+            best = self.search(query, 1)
+            if best:
+                pos = best[0][0]
+                held = sum(i for t, i in zip(exact, idfs) if self._model.get_scores([t])[pos] > 0)
+                total = sum(idfs) + missing
+                coverage = held / total if total > 0 else 0.0
+        return query_features(query, max_idf=idf, coverage=coverage)
+
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Positions of the best ``k`` documents with their scores, best first; only positive scores."""
-        tokens = tokenize(query)
-        if not tokens or self.size == 0:
+        if self.size == 0:
             return []
-        scores = np.asarray(self._model.get_scores(tokens))
+        terms = self.query_terms(query)
+        if not terms:
+            return []
+        if all(w == 1.0 for _, w in terms):
+            scores = np.asarray(self._model.get_scores([t for t, _ in terms]))
+        else:
+            scores = np.zeros(self.size, dtype=np.float64)
+            for t, w in terms:
+                scores += w * np.asarray(self._model.get_scores([t]))
         k = min(k, self.size)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -101,3 +262,33 @@ class Bm25:
             return 0
         indptr = self._model.scores["indptr"]
         return int(indptr[tid + 1] - indptr[tid])
+
+
+def _splits(tok: str, vocab: dict[str, int]) -> list[tuple[str, str]]:
+    """Ways to read ``tok`` as two vocabulary words (each ≥ 4 characters), with or without a linking
+    -s-/-e- at the joint; the split with the longest first part first, at most one."""
+    if len(tok) < 8 or not tok.isalpha():
+        return []
+    stem = _stemmer().stemWord
+    for i in range(len(tok) - 4, 3, -1):
+        left, right = tok[:i], tok[i:]
+        right_stem = stem(right)
+        if right_stem not in vocab:
+            continue
+        for cand in (left, left[:-1] if left[-1] in "se" else None):
+            if cand and len(cand) >= 4 and stem(cand) in vocab:
+                return [(stem(cand), right_stem)]
+    return []
+
+
+# A capitalised word that is not the first of its sentence: a name, a place, a system.
+_NAME = re.compile(r"(?<![.!?:]\s)\b[A-ZÆØÅ][a-zæøåéü]+(?:[-\s][A-ZÆØÅ][a-zæøåéü]+)*")
+_NUMBER = re.compile(r"\d")
+
+
+def query_features(query: str, max_idf: float = 0.0, coverage: float = 0.0) -> QueryFeatures:
+    """Names (capitalised words inside a sentence), numbers, and the rarest term's IDF (0–1)."""
+    q = query.strip()
+    names = sum(1 for m in _NAME.finditer(q) if m.start() > 0)
+    numbers = sum(1 for m in TOKEN.finditer(q) if _NUMBER.search(m.group(0)))
+    return QueryFeatures(max_idf=max_idf, names=names, numbers=numbers, coverage=coverage)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from index import fuse
@@ -119,3 +121,116 @@ def test_group_best_keeps_the_best_passage_per_group() -> None:
     assert group_best(ranked, groups) == [
         ("mødeB#1", "p3", 0.9), ("mødeA#2.1", "p1", 0.8), ("mødeA#2.2", "p5", 0.1)]
     assert group_best([], {}) == []
+
+
+# --------------------------------------------------------------------------- forgiving matches
+
+from index.fuse import AdaptiveFusion, QueryFeatures, adaptive_weight  # noqa: E402
+from index.lexical import LexicalOptions, fold, fuzzy_distance, query_features  # noqa: E402
+
+OFF = LexicalOptions(fold=False, fuzzy=False, compound=False)
+DOCS = [
+    "Ældreområdet og hjemmeplejen i København.",
+    "Kommunernes digitaliseringsstrategi blev vedtaget.",
+    "Sprogmodeller i sagsbehandlingen på jobcentret.",
+    "Busfremkommelighed og måltal for Skanderborgvej, SAG-2025-03105.",
+]
+
+
+def test_folding_is_one_way_to_ascii_digraphs_and_both_spellings_meet() -> None:
+    assert fold("ældre øre år") == "aeldre oere aar"
+    assert tokenize("Ældreområdet", folded=True) == tokenize("aeldreomraadet", folded=True) == ["aeldreomraad"]
+    assert tokenize("København", folded=True) == tokenize("koebenhavn", folded=True)
+    assert tokenize("på og når", folded=True) == []  # folded stop words are still stop words
+    assert tokenize("SAG-2025-03105 om Ålborg", folded=True)[0] == "sag-2025-03105"
+
+
+def test_folded_bm25_finds_either_spelling_and_the_unfolded_one_does_not() -> None:
+    folded, plain = Bm25(DOCS, options=replace(OFF, fold=True)), Bm25(DOCS, options=OFF)
+    for q in ("aeldreomraadet", "koebenhavn", "maaltal", "Ældreområdet"):
+        assert folded.search(q, 2)[0][0] in (0, 3), q
+    assert plain.search("aeldreomraadet", 2) == [] and plain.search("maaltal", 2) == []
+    # Same document, same score: folding changes the spelling, not the statistics.
+    assert folded.search("ældreområdet", 1) == folded.search("aeldreomraadet", 1)
+
+
+def test_fuzzy_distance_grows_with_the_word() -> None:
+    assert [fuzzy_distance("x" * n) for n in (4, 5, 8, 9, 20)] == [0, 1, 1, 2, 2]
+
+
+def test_fuzzy_match_counts_half_per_edit_of_an_exact_one() -> None:
+    bm = Bm25(DOCS, options=replace(OFF, fuzzy=True))
+    exact = bm.search("digitaliseringsstrategi", 1)
+    # "digitaliseringstrategi" (one s missing): distance 1 -> weight 0.5 / 1 of the exact BM25 score.
+    assert bm.query_terms("digitaliseringstrategi") == [("digitaliseringsstrategi", 0.5)]
+    assert bm.search("digitaliseringstrategi", 1) == [(1, pytest.approx(0.5 * exact[0][1]))]
+    # Two edits on a long word: weight 0.5 / 2 = 0.25.
+    assert bm.query_terms("digitalisringstrategi") == [("digitaliseringsstrategi", 0.25)]
+    # Short words and case numbers are never guessed at; without the option nothing is found.
+    assert bm.query_terms("bux") == [] and bm.query_terms("SAG-2025-03106") == []
+    assert Bm25(DOCS, options=OFF).search("digitaliseringstrategi", 1) == []
+
+
+def test_split_query_words_find_the_compound_and_a_compound_finds_its_parts() -> None:
+    bm = Bm25(DOCS, options=replace(OFF, compound=True))
+    assert ("digitaliseringsstrategi", 1.0) in bm.query_terms("digitaliserings strategi")
+    assert ("sprogmodel", 1.0) in bm.query_terms("sprog modeller")
+    assert ("busfremkom", 1.0) in bm.query_terms("bus fremkommelighed")  # joined with no linking letter
+    assert bm.search("kommunernes digitaliserings strategi", 1)[0][0] == 1
+    assert Bm25(DOCS, options=OFF).search("digitaliserings strategi", 1) == []
+    # The reverse: a compound the minutes never write, read as two words they do (linking -s- dropped).
+    parts = Bm25(["Strategi for digitalisering", "Budget"], options=replace(OFF, compound=True))
+    assert parts.query_terms("digitaliseringsstrategi") == [("digitalisering", 1.0), ("strategi", 1.0)]
+    assert parts.search("digitaliseringsstrategi", 2)[0][0] == 0
+    # A stop word between two words: no join across it.
+    assert ("sprogmodel", 1.0) not in bm.query_terms("sprog og modeller")
+
+
+def test_query_features_names_numbers_and_idf() -> None:
+    assert query_features("Hvad sagde Bo Fristed om SAG-2025-03105?") == QueryFeatures(0.0, names=1, numbers=1)
+    assert query_features("Hvad mente rådet om open source?") == QueryFeatures(0.0, 0, 0)
+    assert query_features("Rådet besluttede. Derefter talte Anne om budget 2026") == QueryFeatures(0.0, 1, 1)
+    bm = Bm25(["cykel sti", "cykel vej", "bus vej", "tog"], options=OFF)
+    # N = 4; "tog" is in 1 document: log(4/1) / log 4 = 1.0; "cykel" in 2: log(4/2) / log 4 = 0.5.
+    assert bm.features("tog").max_idf == pytest.approx(1.0)
+    assert bm.features("cykel").max_idf == pytest.approx(0.5)
+    assert bm.features("cykel tog").max_idf == pytest.approx(1.0)
+    assert bm.features("fodbold").max_idf == 0.0  # no term in the index: nothing rare to trust
+    # Coverage: the IDF share of the query's words that the best BM25 document holds.
+    # "cykel sti": doc 0 holds both (0.5 + 1.0) / 1.5 = 1.0.
+    assert bm.features("cykel sti").coverage == pytest.approx(1.0)
+    # "cykel tog": the best document is "tog" (rarer, shorter): 1.0 / (0.5 + 1.0) = 2/3.
+    assert bm.search("cykel tog", 1)[0][0] == 3
+    assert bm.features("cykel tog").coverage == pytest.approx(2 / 3)
+    # "cykel fodbold": a word not in the index counts as rare (1.0) and missing: 0.5 / (0.5 + 1.0) = 1/3.
+    assert bm.features("cykel fodbold").coverage == pytest.approx(1 / 3)
+    assert bm.features("fodbold").coverage == 0.0
+
+
+def test_adaptive_weight_worked_by_hand() -> None:
+    p = AdaptiveFusion(base=0.01, idf_gain=0.1, idf_floor=0.6, name_gain=0.03, number_gain=0.05, cap=0.1)
+    # 0.01 + 0.1 * (0.9 - 0.6) + 0.03 = 0.07
+    assert adaptive_weight(QueryFeatures(0.9, names=2, numbers=0), p) == pytest.approx(0.07)
+    # 0.01 + 0.1 * 0.3 + 0.03 + 0.05 = 0.12, capped at 0.1
+    assert adaptive_weight(QueryFeatures(0.9, names=1, numbers=1), p) == pytest.approx(0.1)
+    # IDF under the floor lifts nothing: the plain-language question keeps the base weight.
+    assert adaptive_weight(QueryFeatures(0.5, 0, 0), p) == pytest.approx(0.01)
+    # Coverage 0.8 over a floor of 0.5 with gain 0.2: 0.01 + 0.2 * 0.3 = 0.07; under the floor nothing.
+    c = AdaptiveFusion(base=0.01, coverage_gain=0.2, coverage_floor=0.5, cap=0.2)
+    assert adaptive_weight(QueryFeatures(coverage=0.8), c) == pytest.approx(0.07)
+    assert adaptive_weight(QueryFeatures(coverage=0.4), c) == pytest.approx(0.01)
+    # The default parameters are today's fixed weight whatever the query.
+    assert adaptive_weight(QueryFeatures(1.0, 3, 3, 1.0), AdaptiveFusion()) == pytest.approx(0.01)
+    assert AdaptiveFusion().fixed and not c.fixed and not p.fixed
+
+
+def test_index_side_split_adds_a_compounds_parts_when_both_are_words_of_the_index() -> None:
+    docs = ["Kommunernes digitaliseringsstrategi", "Strategi for skoler", "Digitalisering i skolen"]
+    split = Bm25(docs, options=replace(OFF, split_index=True))
+    assert {i for i, _ in split.search("strategi", 3)} == {0, 1}
+    assert {i for i, _ in split.search("digitalisering", 3)} == {0, 2}
+    assert {i for i, _ in Bm25(docs, options=OFF).search("strategi", 3)} == {1}
+    # A compound whose parts the index does not hold as words is left whole.
+    assert Bm25(["Kommunernes digitaliseringsstrategi", "Budget"], options=replace(OFF, split_index=True)).search(
+        "strategi", 2) == []
+    assert replace(OFF, split_index=True).key() != OFF.key()
