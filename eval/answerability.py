@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chat_app.answer import SUPPORT_THRESHOLD, SUPPORT_WEIGHTS, Support, answer_question
+from chat_app.answer import SUPPORT_THRESHOLD, SUPPORT_WEIGHTS, answer_question
 from eval.dataset import MUST_REFUSE_KINDS as MUST_REFUSE, Question, load_questions
 from eval.run import QUESTION_SETS, all_items, relevant
 
@@ -61,8 +62,9 @@ def collect(embedder: object, sets: Sequence[tuple[str, list[Question]]], dbs: d
     for name, files in index_files().items():
         db = dbs[name]
         with open_index(db, embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
-            for _ in ingest_files(ix, files):
+            for _ in ingest_files(ix, files):  # unchanged files are skipped when --db is reused
                 pass
+        print(f"{name}: indeks klar", file=sys.stderr, flush=True)
         with open_index(db, embedder) as ix:  # type: ignore[arg-type]
             items = all_items(ix)
             for set_name, qs in sets:
@@ -76,6 +78,8 @@ def collect(embedder: object, sets: Sequence[tuple[str, list[Question]]], dbs: d
                     rows.append(Row(name, q.question, q.kind if answerable or q.kind in MUST_REFUSE else "absent_item",
                                     getattr(q, "split", "") or "", answerable, s is None and a.refused,
                                     s.features() if s else None, bool(s and s.direct)))
+                    if len(rows) % 25 == 0:
+                        print(f"{name}: {len(rows)} svar", file=sys.stderr, flush=True)
     return rows
 
 
@@ -149,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=Path("reports/answerability"))
     ap.add_argument("--rows", type=Path, default=None, help="Genbrug målte træk (rows.json) i stedet for at måle.")
     ap.add_argument("--fit", action="store_true", help="Tilpas vægte og tærskel på dev.")
+    ap.add_argument("--db", type=Path, default=None, help="Mappe til de tre indeks (genbruges, hvis de findes).")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.rows:
@@ -159,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         embedder = load_embedder(None)
         sets = [(name, load_questions(path)) for name, path in QUESTION_SETS.items()]
         with tempfile.TemporaryDirectory() as tmp:
-            rows = collect(embedder, sets, {n: Path(tmp) / n.replace("+", "_") for n in index_files()})
+            root = args.db or Path(tmp)
+            rows = collect(embedder, sets, {n: root / n.replace("+", "_") for n in index_files()})
         (args.out / "rows.json").write_text(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=1),
                                             encoding="utf-8")
     weights, threshold = dict(SUPPORT_WEIGHTS), SUPPORT_THRESHOLD
