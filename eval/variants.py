@@ -78,6 +78,21 @@ class Scorer:
         texts = [it.title if title_only else embedding_text(it.title, it.text) for _, it in self.items]
         return self.q @ self.embed(texts, "passage").T
 
+    def second_vector(self, which: str) -> np.ndarray:
+        """One more vector per item: its title with its first part, or a summary of its positions (the
+        decision and the council's own statements, as the extractive answer picks them)."""
+        from chat_app.positions import item_sentences
+
+        texts = []
+        for _, it in self.items:
+            if which == "first_part":
+                first = it.parts[0].text if it.parts else it.text
+                texts.append(embedding_text(it.title, first[:1500]))
+            else:
+                pos = [x.text for x in item_sentences(it.text) if x.role in ("decision", "council")]
+                texts.append(embedding_text(it.title, " ".join(pos)[:1500] or it.text[:1500]))
+        return self.q @ self.embed(texts, "passage").T
+
     def feedback(self, k: int, beta: float) -> np.ndarray:
         """Pseudo-relevance feedback: the query moved towards its top ``k`` passages, then searched again."""
         chunks = [c for m in self.meetings for c in chunk_meeting(m)]
@@ -111,6 +126,10 @@ def run_variants(scorer: Scorer) -> list[VariantResult]:
         s.result("gennemsnit af 400 og 600 tegn", (sizes[400] + sizes[600]) / 2),
         s.result("1.200 tegn + 0,5 × hele punktet", sizes[1200] + 0.5 * item),
         s.result("1.200 tegn + 0,3 × titel", sizes[1200] + 0.3 * title),
+        s.result("maks. over passage og titel + første del", np.maximum(sizes[1200], first := s.second_vector("first_part"))),
+        s.result("1.200 tegn + 0,5 × titel + første del", sizes[1200] + 0.5 * first),
+        s.result("maks. over passage og resumé af holdninger/beslutning", np.maximum(sizes[1200], summ := s.second_vector("positions"))),
+        s.result("1.200 tegn + 0,5 × resumé af holdninger/beslutning", sizes[1200] + 0.5 * summ),
         s.result("pseudo-relevans-feedback (1 passage, 0,6)", s.feedback(1, 0.6)),
         s.result("pseudo-relevans-feedback (3 passager, 0,3)", s.feedback(3, 0.3)),
     ]
@@ -137,9 +156,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--questions", type=Path, required=True)
     parser.add_argument("--model", default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--kind", default=None, help="Kun denne spørgsmålstype (f.eks. paraphrase).")
+    parser.add_argument("--split", choices=["dev", "test"], default=None, help="Kun denne halvdel.")
     args = parser.parse_args(argv)
     meetings = [parse_meeting(read_document(f)) for f in args.files]
-    questions = [q for q in load_questions(args.questions) if q.expected]
+    questions = [q for q in load_questions(args.questions) if q.expected and (args.kind is None or q.kind == args.kind)
+                 and (args.split is None or q.split == args.split)]
     embedder = load_embedder(args.model)
     scorer = Scorer(embedder, meetings, questions)
     text = to_markdown(run_variants(scorer), embedder.name, len(questions), len(scorer.items))
