@@ -65,6 +65,10 @@ def export_onnx(folder: Path, quantisation: Quantisation = "none") -> Path:
     model_file = target / "model.onnx"
     if (target / "done.json").is_file() and model_file.is_file():
         return model_file
+    try:
+        import onnx  # noqa: F401  (torch.onnx.export and the quantiser both need it)
+    except ImportError as exc:
+        raise ExportFailed("pakken onnx er ikke installeret") from exc
     tmp = Path(tempfile.mkdtemp(prefix=".onnx-", dir=_make_parent(target)))
     try:
         fp32 = onnx_dir(folder, "none") / "model.onnx"

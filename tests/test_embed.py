@@ -442,3 +442,23 @@ def test_other_model_shapes_stay_on_sentence_transformers(e5: SentenceTransforme
     assert isinstance(embedder, SentenceTransformerEmbedder)
     # CLS pooling really is in use: the vectors differ from the mean-pooled model's.
     assert np.abs(embedder.embed(TEXTS[:2], "query") - e5.embed(TEXTS[:2], "query")).max() > 1e-3
+
+
+def test_ingest_falls_back_to_torch_where_onnx_cannot_be_exported(
+    e5: SentenceTransformerEmbedder, cache_home: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    folder = tmp_path / "e5-copy"  # not exported yet, so loading it must export (and here cannot)
+    shutil.copytree(default_model_dir(), folder)
+    code = (
+        "import sys; sys.modules['onnx'] = None  # as if the package were not installed\n"
+        "from index.embed import load_embedder\n"
+        f"e = load_embedder({str(folder)!r})\n"
+        "print(type(e).__name__, e.engine)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+                         env={**os.environ, "XDG_CACHE_HOME": str(cache_home)})
+    assert out.stdout.split() == ["SentenceTransformerEmbedder", "torch"]
+    assert "bruger torch" in out.stderr
+    assert not any(p.name.startswith("e5-copy-onnx") for p in (cache_home / "raadgiver" / "models").iterdir())
