@@ -226,7 +226,7 @@ def compare_engines(texts: Sequence[str], engines: Sequence[str] = ("torch", "on
                 t = time.perf_counter()
                 emb.embed([q], "query")
                 qtimes[name].append((time.perf_counter() - t) * 1000)
-    full = {name: np.concatenate(v) for name, v in vectors.items()}  # type: ignore[arg-type]
+    full: dict[str, np.ndarray] = {name: np.concatenate(v) for name, v in vectors.items()}  # type: ignore[arg-type]
     base = "torch" if "torch" in loaded else next(iter(loaded))
     rate = {name: len(texts) / spent[name] for name in loaded}
     qms = {name: percentile(qtimes[name], 50) for name in loaded}

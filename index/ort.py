@@ -129,7 +129,7 @@ def _export_fp32(folder: Path, out: Path) -> None:
 
 def _quantise(src: Path, out: Path) -> None:
     try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
     except ImportError as exc:  # onnxruntime.quantization imports the onnx package
         raise ExportFailed(f"int8 kræver pakken onnx ({exc})") from exc
     import logging
@@ -147,7 +147,7 @@ class OnnxEmbedder:
 
     def __init__(self, folder: Path, name: str, batch_size: int = 32, quantisation: Quantisation = "none",
                  num_threads: int | None = None) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # type: ignore[import-untyped]
         from tokenizers import Tokenizer
 
         model_file = export_onnx(folder, quantisation)
