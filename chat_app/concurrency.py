@@ -98,6 +98,9 @@ class SerialEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
+        # The index checks which engine made a query vector against the one that made its passages.
+        self.engine = getattr(inner, "engine", "torch")
+        self.quantization = getattr(inner, "quantization", "none")
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:

@@ -26,7 +26,7 @@ _MEETING_YEAR = re.compile(r"\bmøde\w*\s+(?:i|fra|den|afholdt\s+i)\s+(?:året\s
 # Council names: one word ending in -udvalg/-råd (Økonomiudvalget, Ældrerådet, Byrådet) or
 # "Teknisk Udvalg"-style two words; the bare "rådet"/"udvalget" means whichever council is asked.
 _COUNCIL_WORD = re.compile(
-    r"\b((?:[A-ZÆØÅ]\w*-\s+og\s+)?[A-ZÆØÅa-zæøå][\w-]*?(?:udvalg|råd|bestyrelse|styrelse))(?:et|en|ets|ens|s)?\b")
+    r"\b((?:[A-ZÆØÅ]\w*-\s+og\s+)?[A-ZÆØÅa-zæøå][\w-]*?(?:udvalg|råd|bestyrelse|styrelse|repræsentation))(?:et|en|ets|ens|s)?\b")
 _COUNCIL_TWO = re.compile(r"\b([A-ZÆØÅ]\w+)\s+(Udvalg|Råd)(?:et|ets)?\b")
 _GENERIC = {"råd", "udvalg", "rådgiv", "bestyrelse", "styrelse", "fagudvalg", "udvalg", "underudvalg"}
 
@@ -85,7 +85,7 @@ def missing_date(question: str, meeting_dates: Iterable[date | None]) -> DateRef
 def _norm(name: str) -> str:
     n = name.lower().replace("-", "").replace(" ", "")
     for suffix in ("ets", "ens", "et", "en", "s"):
-        if n.endswith(suffix) and n[: -len(suffix)].endswith(("udvalg", "råd", "bestyrelse", "styrelse")):
+        if n.endswith(suffix) and n[: -len(suffix)].endswith(("udvalg", "råd", "bestyrelse", "styrelse", "repræsentation")):
             return n[: -len(suffix)]
     return n
 

@@ -29,7 +29,7 @@ from eval.run import QUESTION_SETS, all_items, relevant
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
-FEATURES = ("top", "margin", "sentence", "weighted", "known", "coverage")
+FEATURES = ("top", "margin", "sentence", "weighted", "known", "coverage", "gap")
 
 
 @dataclass(frozen=True)

@@ -550,8 +550,11 @@ class Index:
                 continue
             matches = bm25.token_matches(tok) if bm25.size else []
             dfs = [bm25.doc_freq(t) for t, _ in matches]
-            out.append(WordEvidence(tok, idf(max(dfs)) if dfs else idf(0), tuple(t for t, _ in matches),
-                                    max((w for _, w in matches), default=0.0)))
+            exact = bool(matches) and matches[0][0] == tok
+            # A word the index holds counts fully; a compound read from two other words or a fuzzy
+            # neighbour is weaker evidence that the index speaks of it ("grundskyld" is not "grund").
+            match = 1.0 if exact else 0.5 * max((w for _, w in matches), default=0.0)
+            out.append(WordEvidence(tok, idf(max(dfs)) if dfs else idf(0), tuple(t for t, _ in matches), match))
         return out
 
     def item_terms(self, chunk: Chunk) -> set[str]:
@@ -638,6 +641,8 @@ def _meta_ok(m: dict[str, Any], where: Where) -> bool:
 
 def require_index(db_dir: Path) -> None:
     """Raise NoIndex unless ``db_dir`` holds an index; cheap, so callers check before loading a model."""
+    if db_dir.exists() and not db_dir.is_dir():
+        raise IndexCorrupt(f"{db_dir} er en fil, ikke en mappe – angiv en mappe med --db.")
     if not (db_dir / "chroma" / "chroma.sqlite3").exists():
         raise NoIndex(f"Der er intet indeks i {db_dir} – kør `raadgiver ingest STI --db {db_dir}` først.")
 

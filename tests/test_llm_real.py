@@ -436,7 +436,7 @@ def test_extractive_fallback_quoting_the_instruction_shows_no_invalid_citation(h
 
     with open_index(hostile_db, load_embedder("hash")) as index:
         answer = answer_question(index, "Hvilke instruktioner om HACKET står der i sagen om skolemælk?")
-    if not any("[7]" in c.quote for c in answer.citations):
+    if not any("[7]" in c.quote for c in answer.citations) and "henvis til kilde (7)" not in answer.answer:
         pytest.fail(f"precondition: the answer should quote the injected sentence, got {answer.answer!r}")
     marks = [int(n) for n in CITATION_MARK.findall(answer.answer)]
     assert all(1 <= n <= len(answer.citations) for n in marks), answer.answer
