@@ -83,32 +83,29 @@ def substantive(s: Sentence) -> bool:
     return len(t) >= 25 and not t.endswith(":")
 
 
-def pick(scored: list[tuple[Sentence, float]], n: int = 2, role_bonus: float = 0.02,
-         fact_lead: float = 0.015) -> list[Sentence]:
+def pick(scored: list[tuple[Sentence, float]], n: int = 2, role_bonus: float = 0.02) -> list[Sentence]:
     """The sentences to open an item's answer with: the council's position first.
 
     ``scored`` pairs each sentence with its relevance to the question (cosine). The most relevant
-    decision or council statement comes first (a decision gets ``role_bonus``); a second sentence is
-    the next position, unless a sentence of the discussion answers the question clearly better
-    (by ``fact_lead``): a fact a presenter gave must not be hidden behind "Rådet tog … til efterretning".
-    Without any position the most relevant sentence is shown, labelled by its role.
+    decision or council statement comes first (a decision gets ``role_bonus``). The second sentence is
+    whichever answers the question better: the next position, or the most relevant sentence of the
+    discussion (a fact a presenter gave must not be hidden behind "Rådet tog … til efterretning").
+    Without any position the most relevant sentence is shown, labelled by its role; the discussion is
+    preferred to a proposal or an earlier step of about the same relevance.
     """
     cands = [(s, r) for s, r in scored if substantive(s)]
     if not cands:
         return []
     positions = sorted(((s, r) for s, r in cands if s.role in ("decision", "council")),
                        key=lambda sr: -(sr[1] + (role_bonus if sr[0].role == "decision" else 0.0)))
-    best_any = max(cands, key=lambda sr: (sr[1], -ROLE_RANK[sr[0].role]))
+    talk = max((sr for sr in cands if sr[0].role == "discussion"), key=lambda sr: sr[1], default=None)
     if not positions:
-        # Prefer the discussion over a proposal or an earlier step when it is about as relevant.
-        talk = max((sr for sr in cands if sr[0].role == "discussion"), key=lambda sr: sr[1], default=None)
-        lead = talk if talk is not None and talk[1] >= best_any[1] - fact_lead else best_any
+        best_any = max(cands, key=lambda sr: sr[1])
+        lead = talk if talk is not None and talk[1] >= best_any[1] - role_bonus else best_any
         return [lead[0]]
     chosen = [positions[0]]
-    if best_any[0] is not positions[0][0] and best_any[1] > positions[0][1] + fact_lead:
-        chosen.append(best_any)
-    elif len(positions) > 1:
-        chosen.append(positions[1])
-    chosen = chosen[:n]
+    rest = ([positions[1]] if len(positions) > 1 else []) + ([talk] if talk is not None else [])
+    if rest and n > 1:
+        chosen.append(max(rest, key=lambda sr: sr[1]))
     order = {id(s): i for i, (s, _) in enumerate(cands)}
     return [s for s, _ in sorted(chosen, key=lambda sr: (ROLE_RANK[sr[0].role], order[id(sr[0])]))]

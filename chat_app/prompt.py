@@ -122,12 +122,19 @@ def check_reply(reply: str, n_sources: int) -> CheckedReply:
     return CheckedReply(text=text, cited=tuple(cited), removed=tuple(removed), says_not_found=declined)
 
 
+# A sentence ends at . ! ? before a capital, a quote or a digit, but not after a Danish abbreviation
+# ("Lokalplan nr. 1221", "jf. pkt. 2", "ca. 40").
+_ABBREVIATIONS = ("nr", "pkt", "jf", "ca", "kr", "bl.a", "f.eks", "mv", "evt", "inkl", "ekskl", "stk", "kap", "pga", "dvs")
+_SENTENCE_END = re.compile(
+    "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS) + r"(?<=[.!?])\s+(?=[A-ZÆØÅ\"“(0-9])", re.I)
+
+
 def sentences(text: str) -> list[str]:
     """Split text into sentences and list lines, each a verbatim substring of ``text``."""
     out: list[str] = []
     for line in text.split("\n"):
         start = 0
-        for m in re.finditer(r"(?<=[.!?])\s+(?=[A-ZÆØÅ\"“(0-9])", line):
+        for m in _SENTENCE_END.finditer(line):
             piece = line[start : m.start()].strip()
             if piece:
                 out.append(piece)
