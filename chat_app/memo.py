@@ -180,11 +180,17 @@ def build_memo(question: str, answer: Answer, *, now: datetime | None = None) ->
     props.author = props.last_modified_by = "Rådgiver"
     props.created = props.modified = now.astimezone(timezone.utc).replace(tzinfo=None)  # written as ISO 8601, UTC
     props.language = "da-DK"
-    props.keywords = "; ".join(dict.fromkeys(c.case_number for c in answer.citations if c.case_number))
-    props.comments = "Kilder: " + "; ".join(
+    props.keywords = _fit("; ".join(dict.fromkeys(c.case_number for c in answer.citations if c.case_number)))
+    props.comments = _fit("Kilder: " + "; ".join(
         f"{c.council} {c.meeting_date.isoformat() if c.meeting_date else 'ukendt dato'} pkt. {c.section}"
-        for c in answer.citations) if answer.citations else "Ingen kilder (intet svar i referaterne)."
+        for c in answer.citations)) if answer.citations else "Ingen kilder (intet svar i referaterne)."
     return doc
+
+
+def _fit(text: str, limit: int = 255) -> str:
+    """Word's core properties hold 255 characters; an answer citing many items must still save (the
+    footnotes carry every source in full)."""
+    return text if len(text) <= limit else text[: limit - 1].rsplit("; ", 1)[0] + "…"
 
 
 def write_memo(question: str, answer: Answer, path: Path, *, now: datetime | None = None) -> Path:

@@ -97,6 +97,19 @@ def test_every_citation_is_a_footnote_at_its_claim(tmp_path: Path) -> None:
     assert "footnotes+xml" in zipfile.ZipFile(path).read("[Content_Types].xml").decode()
 
 
+def test_an_answer_citing_many_items_still_saves(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    # Word's core properties take 255 characters; a change question cites up to eight items.
+    cites = tuple(replace(CITE_A, section=f"2.{n}", case_number=f"SAG-2025-{n:05d}") for n in range(1, 13))
+    text = " ".join(f"Punkt [{n}]." for n in range(1, 13))
+    memo = read_memo(write_memo("Hvordan har holdningen udviklet sig?", Answer(answer=text, refused=False,
+                                                                            citations=cites), tmp_path / "m.docx"))
+    assert len(memo.notes) == 12 and memo.notes[12][0].startswith("Fiktivt It-Arkitekturråd, møde 9. september 2025, pkt. 2.12")
+    assert len(memo.props.comments) <= 255 and memo.props.comments.endswith("…")
+    assert len(memo.props.keywords) <= 255
+
+
 def test_unmarked_sources_and_refusals(tmp_path: Path) -> None:
     unmarked = write_memo("Spørgsmål", Answer(answer="Et svar uden numre.", refused=False, citations=(CITE_A,)),
                           tmp_path / "a.docx")
