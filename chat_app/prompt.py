@@ -126,7 +126,8 @@ def check_reply(reply: str, n_sources: int) -> CheckedReply:
 # ("Lokalplan nr. 1221", "jf. pkt. 2", "ca. 40").
 _ABBREVIATIONS = ("nr", "pkt", "jf", "ca", "kr", "bl.a", "f.eks", "mv", "evt", "inkl", "ekskl", "stk", "kap", "pga", "dvs")
 _SENTENCE_END = re.compile(
-    "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS) + r"(?<=[.!?])\s+(?=[A-ZÆØÅ\"“(0-9])", re.I)
+    "".join(rf"(?<!\b{re.escape(v)}\.)" for a in _ABBREVIATIONS for v in (a, a.capitalize()))
+    + r"(?<=[.!?])\s+(?=[A-ZÆØÅ\"“(0-9])")
 
 
 def sentences(text: str) -> list[str]:
