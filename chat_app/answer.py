@@ -27,6 +27,12 @@ from ingest.parse import CASE_NUMBER
 SUPPORT_WEIGHTS: dict[str, float] = {"bias": -8.993, "top": -11.344, "margin": 65.273, "sentence": 19.957,
                                      "weighted": 0.354, "known": 3.502, "coverage": -1.049, "gap": -1.188}
 SUPPORT_THRESHOLD = -0.638
+# The weights hold for the model they were fitted with. With any other embedding model (a larger e5 via
+# --model, the test suite's hash vectors) cosines live on another scale, so only the lexical evidence
+# decides until weights are fitted for it: half the question's words must be in one of the best items.
+# Fit them with `python -m eval.answerability --fit` and a --model of your own.
+SUPPORT_MODEL = "multilingual-e5-small-q4"
+LEXICAL_ONLY_COVERAGE = 0.5
 # Items whose best passage is this close to the best item's are cited too (cosine); a change
 # question wants every meeting that touched the theme.
 SPREAD = 0.02
@@ -108,6 +114,7 @@ class Support:
     gap: float  # the question's rarest word that the index does not hold (0: every word held, 1: a word found nowhere)
     direct: bool  # the question names a case number or a section that the index has
     missing: str = ""  # a reference (date, council, section) the index does not hold: why to refuse
+    fitted: bool = True  # the index's model is the one SUPPORT_WEIGHTS were fitted with
 
     def features(self) -> dict[str, float]:
         return {"top": self.top, "margin": self.margin, "sentence": self.sentence, "weighted": self.weighted,
@@ -121,11 +128,15 @@ class Support:
     def answerable(self) -> bool:
         if self.missing:
             return False
-        return self.direct or self.score() >= SUPPORT_THRESHOLD
+        if self.direct:
+            return True
+        if not self.fitted:
+            return self.coverage >= LEXICAL_ONLY_COVERAGE
+        return self.score() >= SUPPORT_THRESHOLD
 
     def to_json(self) -> dict[str, object]:
         return {**{k: round(v, 4) for k, v in self.features().items()}, "score": round(self.score(), 4),
-                "direct": self.direct, "missing": self.missing}
+                "direct": self.direct, "missing": self.missing, "fitted": self.fitted}
 
 
 def measure_support(index: Index, query: str, hits: Sequence[Hit], where: Where = Where(),
@@ -148,7 +159,8 @@ def measure_support(index: Index, query: str, hits: Sequence[Hit], where: Where 
     rarest = max((w.idf for w in words), default=1.0) or 1.0
     gap = max((w.idf / rarest * (1.0 - w.match) for w in words), default=0.0)
     return Support(top=sims[0] if sims else 0.0, margin=margin, sentence=sentence, weighted=best_w, known=known,
-                   coverage=best_c, gap=gap, direct=is_direct(query))
+                   coverage=best_c, gap=gap, direct=is_direct(query),
+                   fitted=index.manifest.embedding_model == SUPPORT_MODEL)
 
 
 def retrieval_query(question: str, history: Sequence[tuple[str, str]]) -> str:

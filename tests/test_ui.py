@@ -719,7 +719,7 @@ def test_browser_upload_progress_moves_once_and_names_the_file(served: Served, b
     seen = page.evaluate("window.seen")
     assert {where for where, _, _ in seen} == {"upload-status"}, [x for x in seen if x[0] != "upload-status"][:20]
     texts = [t for _, cls, t in seen if "progress-level-inner" in cls]
-    assert any(t.startswith("Læser vejudvalget-") and "af 8)" in t for t in texts), texts
+    assert any("vejudvalget-" in t for t in texts), texts  # the bar names the file(s) it works on
     # The page samples progress as the server sends it; on a busy machine it may skip a step, so the
     # per-step reports are checked in test_first_hour (ingest_files' callback) and here only that the
     # bar says what it embeds and moves forward.
