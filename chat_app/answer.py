@@ -29,10 +29,11 @@ SUPPORT_WEIGHTS: dict[str, float] = {"bias": -8.993, "top": -11.344, "margin": 6
 SUPPORT_THRESHOLD = -0.638
 # The weights hold for the model they were fitted with. With any other embedding model (a larger e5 via
 # --model, the test suite's hash vectors) cosines live on another scale, so only the lexical evidence
-# decides until weights are fitted for it: half the question's words must be in one of the best items.
-# Fit them with `python -m eval.answerability --fit` and a --model of your own.
+# decides until weights are fitted for it: half the question's words in one of the best items, or most of
+# its (rarity-weighted) words somewhere in the index. Fit them with `python -m eval.answerability --fit`.
 SUPPORT_MODEL = "multilingual-e5-small-q4"
 LEXICAL_ONLY_COVERAGE = 0.5
+LEXICAL_ONLY_KNOWN = 0.6
 # Items whose best passage is this close to the best item's are cited too (cosine); a change
 # question wants every meeting that touched the theme.
 SPREAD = 0.02
@@ -131,7 +132,7 @@ class Support:
         if self.direct:
             return True
         if not self.fitted:
-            return self.coverage >= LEXICAL_ONLY_COVERAGE
+            return self.coverage >= LEXICAL_ONLY_COVERAGE or self.known >= LEXICAL_ONLY_KNOWN
         return self.score() >= SUPPORT_THRESHOLD
 
     def to_json(self) -> dict[str, object]:
