@@ -32,6 +32,7 @@ from typing import Any, Literal
 import numpy as np
 
 from index.embed import Kind, _check_texts, _choose_prefixes
+from index.slim import _read_json  # the folder configs are read as by the torch engine
 
 Quantisation = Literal["none", "int8"]
 
@@ -201,11 +202,3 @@ class OnnxEmbedder:
 
     def __repr__(self) -> str:
         return f"OnnxEmbedder(name={self.name!r}, engine={self.engine!r}, source='{self.source}')"
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
