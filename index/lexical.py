@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -78,20 +78,22 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
-def words(text: str, folded: bool = False) -> list[str | None]:
-    """The text's words, lower-cased (folded if asked), case numbers whole; None marks a stop word,
-    so that callers can tell adjacent words from words with a stop word between them."""
-    out: list[str | None] = []
-    stops = _FOLDED_STOP_WORDS if folded else DANISH_STOP_WORDS
+def _lowered(text: str, folded: bool) -> Iterator[tuple[str, bool]]:
+    """Each token lower-cased, with whether it is a case or section number (kept whole, never folded)."""
     for m in TOKEN.finditer(text):
         tok = m.group(0).lower()
         if _WHOLE.fullmatch(tok):
-            out.append(tok)
-            continue
-        if folded:
-            tok = fold(tok)
-        out.append(tok if tok not in stops and (len(tok) > 1 or tok.isdigit()) else None)
-    return out
+            yield tok, True
+        else:
+            yield (fold(tok) if folded else tok), False
+
+
+def words(text: str, folded: bool = False) -> list[str | None]:
+    """The text's words, lower-cased (folded if asked), case numbers whole; None marks a stop word,
+    so that callers can tell adjacent words from words with a stop word between them."""
+    stops = _FOLDED_STOP_WORDS if folded else DANISH_STOP_WORDS
+    return [tok if whole or (tok not in stops and (len(tok) > 1 or tok.isdigit())) else None
+            for tok, whole in _lowered(text, folded)]
 
 
 def tokenize(text: str, folded: bool = False) -> list[str]:
@@ -99,13 +101,10 @@ def tokenize(text: str, folded: bool = False) -> list[str]:
     stem = _stemmer().stemWord
     stops = _FOLDED_STOP_WORDS if folded else DANISH_STOP_WORDS
     out: list[str] = []
-    for m in TOKEN.finditer(text):
-        tok = m.group(0).lower()
-        if _WHOLE.fullmatch(tok):
+    for tok, whole in _lowered(text, folded):
+        if whole:
             out.append(tok)
             continue
-        if folded:
-            tok = fold(tok)
         pieces = [tok] + (tok.split("-") if "-" in tok else [])
         for piece in pieces:
             if piece and piece not in stops and (len(piece) > 1 or piece.isdigit()):
