@@ -23,13 +23,21 @@ from pathlib import Path
 
 import numpy as np
 
-from chat_app.answer import SUPPORT_THRESHOLD, SUPPORT_WEIGHTS, answer_question
+from chat_app.answer import (
+    ENGLISH_FEATURES,
+    SUPPORT_THRESHOLD,
+    SUPPORT_THRESHOLD_EN,
+    SUPPORT_WEIGHTS,
+    SUPPORT_WEIGHTS_EN,
+    answer_question,
+    is_english,
+)
 from eval.dataset import MUST_REFUSE_KINDS as MUST_REFUSE, Question, load_questions
 from eval.run import QUESTION_SETS, all_items, relevant
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
-FEATURES = ("top", "margin", "sentence", "weighted", "known", "coverage", "gap")
+FEATURES = ("top", "margin", "sentence", "weighted", "known", "coverage", "gap", "name_gap")
 
 
 @dataclass(frozen=True)
@@ -83,27 +91,51 @@ def collect(embedder: object, sets: Sequence[tuple[str, list[Question]]], dbs: d
     return rows
 
 
-def decide(row: Row, weights: dict[str, float], threshold: float) -> bool:
-    """True when the rule answers (does not refuse) the row."""
-    if row.refused_by_rule or row.features is None:
-        return False
-    if row.direct:
-        return True
-    return weights.get("bias", 0.0) + sum(weights.get(k, 0.0) * row.features[k] for k in FEATURES) >= threshold
+@dataclass(frozen=True)
+class Rule:
+    """The refusal rule: a logistic score and threshold for Danish questions, another for English ones."""
+
+    weights: dict[str, float]
+    threshold: float
+    weights_en: dict[str, float]
+    threshold_en: float
+
+    def answers(self, row: Row) -> bool:
+        """True when the rule answers (does not refuse) the row."""
+        if row.refused_by_rule or row.features is None:
+            return False
+        if row.direct:
+            return True
+        w, t = (self.weights_en, self.threshold_en) if is_english(row.question) else (self.weights, self.threshold)
+        return w.get("bias", 0.0) + sum(w.get(k, 0.0) * row.features[k] for k in FEATURES) >= t
 
 
-def figures(rows: Sequence[Row], weights: dict[str, float], threshold: float) -> dict[str, float]:
+CURRENT = Rule(dict(SUPPORT_WEIGHTS), SUPPORT_THRESHOLD, dict(SUPPORT_WEIGHTS_EN), SUPPORT_THRESHOLD_EN)
+
+
+def figures(rows: Sequence[Row], rule: Rule) -> dict[str, float]:
     ans = [r for r in rows if r.answerable]
     ref = [r for r in rows if not r.answerable]
-    false_ref = sum(not decide(r, weights, threshold) for r in ans) / len(ans) if ans else math.nan
-    refused = sum(not decide(r, weights, threshold) for r in ref) / len(ref) if ref else math.nan
+    false_ref = sum(not rule.answers(r) for r in ans) / len(ans) if ans else math.nan
+    refused = sum(not rule.answers(r) for r in ref) / len(ref) if ref else math.nan
     return {"false_refusal": false_ref, "refused_must_refuse": refused, "n_answerable": len(ans), "n_refuse": len(ref)}
 
 
-def fit(rows: Sequence[Row], max_false_refusal: float = 0.10, l2: float = 0.01) -> tuple[dict[str, float], float]:
+def fit_rule(rows: Sequence[Row], max_false_refusal: float = 0.10) -> Rule:
+    """The Danish score on the Danish rows (all features), the English one on the English rows (dense and names)."""
+    english = [r for r in rows if is_english(r.question)]
+    danish = [r for r in rows if not is_english(r.question)]
+    weights, threshold = fit(danish, max_false_refusal)
+    weights_en, threshold_en = fit(english, max_false_refusal, features=ENGLISH_FEATURES)
+    return Rule(weights, threshold, weights_en, threshold_en)
+
+
+def fit(rows: Sequence[Row], max_false_refusal: float = 0.10, l2: float = 0.01,
+        features: Sequence[str] = FEATURES) -> tuple[dict[str, float], float]:
     """Logistic regression (plain gradient descent) on the scorable rows, then a threshold."""
+    names = tuple(features)
     data = [r for r in rows if r.features is not None and not r.direct and not r.refused_by_rule]
-    x = np.array([[r.features[k] for k in FEATURES] for r in data], dtype=np.float64)  # type: ignore[index]
+    x = np.array([[r.features[k] for k in names] for r in data], dtype=np.float64)  # type: ignore[index]
     y = np.array([1.0 if r.answerable else 0.0 for r in data])
     mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = (x - mu) / sd
@@ -118,20 +150,20 @@ def fit(rows: Sequence[Row], max_false_refusal: float = 0.10, l2: float = 0.01) 
         w -= 0.1 * (z.T @ g / len(y) + l2 * w)
         b -= 0.1 * g.mean()
     # Back to raw feature units: score = bias + sum w_k * feature_k.
-    raw = {k: float(w[i] / sd[i]) for i, k in enumerate(FEATURES)}
-    raw["bias"] = float(b - sum(w[i] * mu[i] / sd[i] for i in range(len(FEATURES))))
-    scores = sorted(raw["bias"] + sum(raw[k] * r.features[k] for k in FEATURES) for r in data if r.answerable)  # type: ignore[index]
+    raw = {k: float(w[i] / sd[i]) for i, k in enumerate(names)}
+    raw["bias"] = float(b - sum(w[i] * mu[i] / sd[i] for i in range(len(names))))
+    scores = sorted(raw["bias"] + sum(raw[k] * r.features[k] for k in names) for r in data if r.answerable)  # type: ignore[index]
     # The highest threshold that still answers ≥ 90 % of the answerable dev rows.
     cut = scores[int(math.floor(max_false_refusal * len(scores)))] if scores else 0.0
     return raw, cut - 1e-6
 
 
-def _table(rows: Sequence[Row], weights: dict[str, float], threshold: float) -> list[str]:
+def _table(rows: Sequence[Row], rule: Rule) -> list[str]:
     out = ["| index | split | besvarbare | fejlagtigt afvist | skal afvises | afvist |", "|---|---|---:|---:|---:|---:|"]
     for name in ["kl", "real", "real+demo", "alle"]:
         for split in ("dev", "test"):
             sel = [r for r in rows if (name == "alle" or r.index == name) and r.split == split]
-            f = figures(sel, weights, threshold)
+            f = figures(sel, rule)
             out.append(f"| {name} | {split} | {f['n_answerable']} | {_pct(f['false_refusal'])} | {f['n_refuse']} | "
                        f"{_pct(f['refused_must_refuse'])} |")
     out += ["", "| slags | split | n | svaret korrekt (besvarbar) / afvist (skal afvises) |", "|---|---|---:|---:|"]
@@ -139,7 +171,7 @@ def _table(rows: Sequence[Row], weights: dict[str, float], threshold: float) -> 
         for split in ("dev", "test"):
             sel = [r for r in rows if r.kind == kind and r.split == split]
             if sel:
-                ok = sum(decide(r, weights, threshold) == r.answerable for r in sel) / len(sel)
+                ok = sum(rule.answers(r) == r.answerable for r in sel) / len(sel)
                 out.append(f"| {kind} | {split} | {len(sel)} | {_pct(ok)} |")
     return out
 
@@ -153,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=Path("reports/answerability"))
     ap.add_argument("--rows", type=Path, default=None, help="Genbrug målte træk (rows.json) i stedet for at måle.")
     ap.add_argument("--fit", action="store_true", help="Tilpas vægte og tærskel på dev.")
+    ap.add_argument("--max-false-refusal", type=float, default=0.10,
+                    help="Højst så stor en andel fejlagtige afvisninger på dev, når tærsklen vælges.")
     ap.add_argument("--db", type=Path, default=None, help="Mappe til de tre indeks (genbruges, hvis de findes).")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -168,13 +202,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows = collect(embedder, sets, {n: root / n.replace("+", "_") for n in index_files()})
         (args.out / "rows.json").write_text(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=1),
                                             encoding="utf-8")
-    weights, threshold = dict(SUPPORT_WEIGHTS), SUPPORT_THRESHOLD
+    rule = CURRENT
     if args.fit:
-        weights, threshold = fit([r for r in rows if r.split == "dev"])
-        print("SUPPORT_WEIGHTS =", {k: round(v, 3) for k, v in weights.items()})
-        print("SUPPORT_THRESHOLD =", round(threshold, 3))
-    lines = ["# Afvisning: dev og test", "", f"Vægte: `{ {k: round(v, 3) for k, v in weights.items()} }`, "
-             f"tærskel {threshold:.3f}.", "", *_table(rows, weights, threshold), ""]
+        rule = fit_rule([r for r in rows if r.split == "dev"], args.max_false_refusal)
+        print("SUPPORT_WEIGHTS =", {k: round(v, 3) for k, v in rule.weights.items()})
+        print("SUPPORT_THRESHOLD =", round(rule.threshold, 3))
+        print("SUPPORT_WEIGHTS_EN =", {k: round(v, 3) for k, v in rule.weights_en.items()})
+        print("SUPPORT_THRESHOLD_EN =", round(rule.threshold_en, 3))
+    lines = ["# Afvisning: dev og test", "",
+             f"Dansk: vægte `{ {k: round(v, 3) for k, v in rule.weights.items()} }`, tærskel {rule.threshold:.3f}.",
+             f"Engelsk (tætte træk og navne): vægte `{ {k: round(v, 3) for k, v in rule.weights_en.items()} }`, "
+             f"tærskel {rule.threshold_en:.3f}.", "", *_table(rows, rule), ""]
     (args.out / "report.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 

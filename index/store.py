@@ -11,7 +11,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
@@ -50,6 +50,7 @@ FUSION: AdaptiveFusion | Literal["rrf"] = AdaptiveFusion(base=LEXICAL_WEIGHT, co
                                                          cap=0.2)
 # Forgiving lexical matches (fold æ/ø/å, fuzzy, compounds); measured in eval/lexical_variants.py.
 LEXICAL_OPTIONS = LexicalOptions()
+SENTENCE_CACHE = 20_000  # sentence vectors kept per open index (384 floats each: about 30 MB)
 # Saved BM25 indexes (derived, safe to delete) inside the data directory.
 LEXICAL_DIR = "lexical"
 SECTION_REF = re.compile(r"\b(?:punkt|pkt\.?|dagsordenspunkt|item|section)\s*(\d{1,2}(?:\.\d{1,2}){0,2})\b", re.I)
@@ -241,6 +242,7 @@ class Index:
         self._lock = lock
         self._bm25: tuple[tuple[int, LexicalOptions], Bm25, list[str], list[dict[str, Any]]] | None = None
         self._qcache: dict[str, np.ndarray] = {}
+        self._scache: dict[str, np.ndarray] = {}
         self.fusion = FUSION
         self.lexical_options = LEXICAL_OPTIONS
 
@@ -402,6 +404,20 @@ class Index:
                 self._qcache.clear()
             self._qcache[query] = self.embedder.embed([query], "query")[0]
         return self._qcache[query]
+
+    def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage embeddings of sentences to quote, cached by text: answers keep coming back to the same
+        items, and embedding their sentences was most of an answer's time."""
+        assert self.embedder is not None
+        todo = [t for t in dict.fromkeys(texts) if t not in self._scache]
+        if todo:
+            if len(self._scache) + len(todo) > SENTENCE_CACHE:
+                self._scache.clear()
+            for text, vector in zip(todo, self.embedder.embed(todo, "passage"), strict=True):
+                self._scache[text] = vector
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), np.float32)
+        return np.stack([self._scache[t] for t in texts])
 
     def _listed(self, where: Where, seen: set[str], n: int) -> list[Hit]:
         """Items matching a direct reference that the ranking did not reach, in document order."""

@@ -96,3 +96,42 @@ def test_folded_question_on_one_meeting_is_answered_from_its_item(tmp_path: Path
         a = answer_question(ix, "hvad mente raadet om open source")
         assert not a.refused and a.citations[0].section in ("2.2", "2.3")
         assert answer_question(ix, "Hvem vandt VM i håndbold for kvinder?").refused
+
+
+@pytest.mark.parametrize("question,english", [
+    ("What did the council say about open source software?", True),
+    ("Who is the prime minister of Australia?", True),
+    ("How tall is the Eiffel Tower?", True),
+    ("Hvad mente rådet om open source?", False),
+    ("hvad mente raadet om cloud", False),
+    ("Hvad sagde rådet om the cloud?", False),  # one English word in a Danish question
+    ("open source", False),  # no function words: nothing tells the language
+])
+def test_english_questions_are_told_from_danish_ones(question: str, english: bool) -> None:
+    from chat_app.answer import is_english
+
+    assert is_english(question) is english
+
+
+@pytest.mark.parametrize("question,names", [
+    ("Hvad sagde rådet om Sønderborg Kommunes nye datacenter?", ["Sønderborg", "Kommunes"]),
+    ("Hvordan skal kommunerne efterleve NIS2-direktivet?", ["NIS2"]),
+    ("Hvilken holdning har rådet til iPhones?", ["iPhones"]),
+    ("Hvad sagde rådet om ISO 27001 i 2025?", ["ISO", "27001"]),  # a year is a date, not a name
+    ("Hvad mente rådet? Og Esbjerg?", ["Esbjerg"]),  # "Og" opens a sentence
+    ("hvad mente raadet om open source", []),
+])
+def test_names_in_a_question_are_found(question: str, names: list[str]) -> None:
+    from chat_app.answer import name_words
+
+    assert name_words(question) == names
+
+
+def test_a_name_the_index_never_mentions_is_a_feature_of_the_refusal(demo_index: Index) -> None:
+    unknown = answer_question(demo_index, "Hvad sagde rådet om Sønderborg Kommunes nye datacenter?")
+    assert unknown.support is not None and unknown.support.name_gap == 1.0 and unknown.refused
+    known = answer_question(demo_index, "Hvad sagde Fiktiv Kommune om cloud?")
+    assert known.support is not None and known.support.name_gap == 0.0
+    english = answer_question(demo_index, "What did the council say about open source software?")
+    assert english.support is not None and english.support.english and not english.refused
+    assert english.support.to_json()["english"] is True
