@@ -374,6 +374,13 @@ def test_onnx_engine_gives_torch_vectors_and_imports_no_torch_once_exported(
         assert got.dtype == np.float32 and got.shape == (len(texts), 384)
         assert np.abs(got - e5.embed(texts, kind)).max() < 1e-4, kind  # type: ignore[arg-type]
     assert onnx_fp32.embed([], "query").shape == (0, 384)
+    import onnx
+
+    from index.ort import onnx_dir
+
+    graph = onnx.load(str(onnx_dir(onnx_fp32.source, "none") / "model.onnx"), load_external_data=False).graph
+    ops = [node.op_type for node in graph.node]
+    assert ops.count("Attention") == 12 and "Softmax" not in ops  # fused: one Attention node per layer
     code = ("import sys; from index.embed import load_embedder; e = load_embedder(None, engine='onnx'); "
             "e.embed(['x'], 'passage'); print(e.engine, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
