@@ -135,3 +135,15 @@ def test_a_name_the_index_never_mentions_is_a_feature_of_the_refusal(demo_index:
     english = answer_question(demo_index, "What did the council say about open source software?")
     assert english.support is not None and english.support.english and not english.refused
     assert english.support.to_json()["english"] is True
+
+
+@needs_real
+def test_the_best_item_also_quotes_the_fact_the_question_asks_for(tmp_path: Path, real_embedder: Any) -> None:
+    # The strategy's funding is a presenter's sentence in the Drøftelse, behind the council's positions.
+    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:
+        ingest_paths(ix, [IT_ARK])
+        a = answer_question(ix, "Hvordan finansieres Kommunernes Digitaliseringsstrategi 2026-2030?")
+        check(ix, a)
+        first_item = a.answer.split("\n\n")[0].splitlines()
+        assert first_item[1].startswith("- Drøftelse: »Rådet")  # the council's position still leads
+        assert "bloktilskud" in "\n".join(first_item)
