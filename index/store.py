@@ -449,10 +449,12 @@ class Index:
         rankings: list[list[str]] = []
         chunks: dict[str, Chunk] = {}
         raw: dict[str, float] = {}
+        sims: dict[str, float] = {}  # cosine to the query of every chunk read (one read per side)
         if mode in ("dense", "hybrid") and qvec is not None:
             dense = [(c, s) for c, s in self.store.query(qvec, pool, where) if _ok(c, committed, where)]
             rankings.append([c.id for c, _ in dense])
             raw.update((c.id, s) for c, s in dense)
+            sims.update(raw)
             chunks.update((c.id, c) for c, _ in dense)
         if mode in ("lexical", "hybrid"):
             lex = self._lexical(query, pool, where)
@@ -462,17 +464,14 @@ class Index:
                 raw.update(lex)
             missing = [i for i in lex_ids if i not in chunks]
             if missing:
-                got = self.store.chunks.get(ids=missing, include=["documents", "metadatas"])
-                from index.vector import from_metadata
-
-                for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
-                    c = from_metadata(i, d, m)  # type: ignore[arg-type]
+                for c, sim in self.store.get_by_ids(missing, qvec):
                     if _ok(c, committed, where):
-                        chunks[i] = c
+                        chunks[c.id] = c
+                        if sim is not None:
+                            sims[c.id] = sim
         if mode == "hybrid":
             dense_scores = {cid: raw[cid] for cid in rankings[0]} if qvec is not None else {}
-            lexical_only = [cid for cid in lex_ids if cid not in dense_scores and cid in chunks]
-            dense_scores.update(self._similarities(qvec, lexical_only))
+            dense_scores.update((cid, sims[cid]) for cid in lex_ids if cid not in dense_scores and cid in sims)
             if self.fusion == "rrf":
                 fused = reciprocal_rank_fusion([rankings[0] if qvec is not None else [], lex_ids])
             else:
@@ -483,20 +482,10 @@ class Index:
             fused = [(cid, raw[cid]) for cid in ranking]
         fused = [(cid, s) for cid, s in fused if cid in chunks]
         groups = group_best(fused, {cid: _item_key(chunks[cid]) for cid, _ in fused})[:k]
-        sims = self._similarities(qvec, [cid for _, cid, _ in groups])
         return [
             Hit(rank=i + 1, score=score, chunk=chunks[cid], similarity=sims.get(cid, 0.0))
             for i, (_, cid, score) in enumerate(groups)
         ]
-
-    def _similarities(self, qvec: np.ndarray | None, ids: list[str]) -> dict[str, float]:
-        if qvec is None or not ids:
-            return {}
-        got = self.store.chunks.get(ids=ids, include=["embeddings"])
-        embs = got.get("embeddings")
-        if embs is None:
-            return {}
-        return {i: float(np.dot(np.asarray(e, dtype=np.float32), qvec)) for i, e in zip(got["ids"], embs)}
 
     def _lexical(self, query: str, n: int, where: Where) -> list[tuple[str, float]]:
         bm25, ids, metas = self._bm25_index()

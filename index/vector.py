@@ -280,18 +280,35 @@ class VectorStore:
     # ------------------------------------------------------------------ reads
 
     def query(self, vector: np.ndarray, n: int, where: Where) -> list[tuple[Chunk, float]]:
-        """Nearest chunks with cosine similarity (1 - distance), best first."""
-        total = self.chunks.count()
-        if total == 0:
-            return []
+        """Nearest chunks, best first, with their cosine similarity to ``vector``.
+
+        The cosine is the dot product with the stored (unit) vector, as ``similarities`` computes it, so
+        a chunk's similarity is the same number whichever way it was found. chromadb caps ``n`` at the
+        collection's size itself (a ``count()`` first cost 5 ms per search at 50,000 passages).
+        """
         res = self.chunks.query(
             query_embeddings=[vector.astype(np.float32).tolist()],
-            n_results=min(n, total),
+            n_results=max(n, 1),
             where=where.to_chroma(),
-            include=["documents", "metadatas", "distances"],
+            include=["documents", "metadatas", "embeddings"],
         )
-        ids, docs, metas, dists = res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]  # type: ignore[index]
-        return [(from_metadata(i, d, m), 1.0 - float(dist)) for i, d, m, dist in zip(ids, docs, metas, dists)]
+        ids, docs, metas = res["ids"][0], res["documents"][0], res["metadatas"][0]  # type: ignore[index]
+        embs = res["embeddings"][0] if res.get("embeddings") is not None else []  # type: ignore[index]
+        q = vector.astype(np.float32)
+        return [(from_metadata(i, d, m), float(np.dot(np.asarray(e, dtype=np.float32), q)))
+                for i, d, m, e in zip(ids, docs, metas, embs, strict=True)]
+
+    def get_by_ids(self, ids: list[str], vector: np.ndarray | None) -> list[tuple[Chunk, float | None]]:
+        """Chunks by id, with their cosine to ``vector`` (None without one), in one read."""
+        include = ["documents", "metadatas", *(["embeddings"] if vector is not None else [])]
+        got = self.chunks.get(ids=ids, include=include)  # type: ignore[arg-type]
+        embs = got.get("embeddings")
+        q = vector.astype(np.float32) if vector is not None else None
+        out: list[tuple[Chunk, float | None]] = []
+        for n, (i, d, m) in enumerate(zip(got["ids"], got["documents"] or [], got["metadatas"] or [])):
+            sim = float(np.dot(np.asarray(embs[n], dtype=np.float32), q)) if q is not None and embs is not None else None
+            out.append((from_metadata(i, d, m), sim))  # type: ignore[arg-type]
+        return out
 
     def get_chunks(self, where: Where | None = None, batch: int = 5000) -> Iterator[Chunk]:
         """All chunks (optionally filtered), in pages so large indexes stay in bounded memory."""
