@@ -14,12 +14,14 @@ by ``eval/lexical_variants.py``:
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -117,6 +119,35 @@ def fuzzy_distance(term: str) -> int:
     return 2 if len(term) >= 9 else 1 if len(term) >= 5 else 0
 
 
+class SavedScores:
+    """A saved bm25s index read with numpy alone, scored as bm25s scores it.
+
+    bm25s precomputes each term's BM25 score in every document that holds it (a CSC matrix: ``data``,
+    ``indices``, ``indptr``); a query's scores are the sums of its terms' columns. Importing bm25s pulls
+    in scipy, about 0.1 s of every one-shot CLI search, so the query path reads the same files itself.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
+        if params.get("method") != "lucene" or params.get("backend", "numpy") != "numpy":
+            raise ValueError(f"ukendt BM25-format i {folder}: {params.get('method')}")  # rebuilt by the caller
+        self.vocab_dict: dict[str, int] = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+        self.scores: dict[str, Any] = {
+            name: np.load(folder / f"{name}.csc.index.npy", mmap_mode="r") for name in ("data", "indices", "indptr")
+        }
+        self.scores["num_docs"] = int(params["num_docs"])
+        self.dtype = np.dtype(params.get("dtype", "float32"))
+
+    def get_scores(self, tokens: list[str]) -> np.ndarray:
+        """Every document's score for the query ``tokens`` (tokens outside the vocabulary add nothing)."""
+        data, indices, indptr = self.scores["data"], self.scores["indices"], self.scores["indptr"]
+        scores = np.zeros(self.scores["num_docs"], dtype=self.dtype)
+        for tid in (self.vocab_dict[t] for t in tokens if t in self.vocab_dict):
+            start, end = int(indptr[tid]), int(indptr[tid + 1])
+            np.add.at(scores, indices[start:end], data[start:end])
+        return scores
+
+
 class Bm25:
     """A BM25 index (Lucene variant, bm25s) over a fixed list of documents."""
 
@@ -143,14 +174,12 @@ class Bm25:
 
     @classmethod
     def load(cls, folder: Path, size: int, options: LexicalOptions = LexicalOptions()) -> Bm25:
-        """An index saved by ``save``; its arrays are memory-mapped, not read."""
-        import bm25s
-
+        """An index saved by ``save``; its arrays are memory-mapped, not read, and bm25s is not imported."""
         bm25 = cls.__new__(cls)
         bm25.size = size
         bm25.options = options
         bm25._vocab_list = None
-        bm25._model = bm25s.BM25.load(str(folder), mmap=True)
+        bm25._model = SavedScores(folder)  # type: ignore[assignment]
         return bm25
 
     @property

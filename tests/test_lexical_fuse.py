@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +237,30 @@ def test_index_side_split_adds_a_compounds_parts_when_both_are_words_of_the_inde
     assert Bm25(["Kommunernes digitaliseringsstrategi", "Budget"], options=replace(OFF, split_index=True)).search(
         "strategi", 2) == []
     assert replace(OFF, split_index=True).key() != OFF.key()
+
+
+def test_a_saved_index_scores_as_bm25s_does_without_importing_it(tmp_path: Path) -> None:
+    import numpy as np
+
+    docs = [
+        "Kommunernes fælles it-driftsenheder skal etableres regionalt.",
+        "Budget for ældreområdet og hjemmeplejen i kommunen.",
+        "Sagen SAG-2025-02755 om driftsenheder blev drøftet, og driftsenheder igen.",
+        "Cykelstier og vejvedligehold i kommunen.",
+        "",
+    ]
+    built = Bm25(docs)
+    built.save(tmp_path)
+    loaded = Bm25.load(tmp_path, len(docs))
+    for query in ("driftsenheder", "kommunen budget", "SAG-2025-02755", "driftsenhedr", "fodbold"):
+        assert loaded.search(query, 5) == built.search(query, 5), query
+        assert loaded.features(query) == built.features(query), query
+    terms = ["kommun", "driftsenhed", "ikke-i-ordforrådet"]
+    assert np.array_equal(loaded._model.get_scores(terms), built._model.get_scores(terms))
+    assert loaded.doc_freq("kommun") == built.doc_freq("kommun") == 3
+    code = ("import sys; from pathlib import Path; from index.lexical import Bm25; "
+            f"b = Bm25.load(Path({str(tmp_path)!r}), 5); b.search('driftsenheder', 3); "
+            "print([m for m in ('bm25s', 'scipy') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
