@@ -1,8 +1,8 @@
 """ONNX Runtime engine (``--engine onnx`` / ``onnx-int8``): the model folder exported once, run without torch.
 
-Not the default: interleaved on the same batches the fused graph embeds about as fast as torch here (the
-unfused one 0.5-0.8x), and int8 lost 1.6 points of hit@1 on the real minutes (README). It stays for
-machines where it measures faster.
+Not the default: interleaved on the same batches the fused graph embeds at 0.82x torch here (the unfused
+one 0.5-0.7x), though a single query takes half torch's time; int8 of the fused graph lost 4.0 points of
+dense hit@1 on the real minutes (README). It stays for machines where it measures faster.
 
 sentence-transformers' own ONNX backend (``backend="onnx"``) needs ``optimum-onnx``, whose only
 release pins ``transformers<4.58``; sentence-transformers 6 needs ``transformers>=5``, so the two
