@@ -399,25 +399,29 @@ class Index:
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding, cached: answering searches the same question several ways."""
         assert self.embedder is not None
-        if query not in self._qcache:
+        vector = self._qcache.get(query)  # one lookup: another reader of a shared index may clear it meanwhile
+        if vector is None:
+            vector = self.embedder.embed([query], "query")[0]
             if len(self._qcache) > 256:
                 self._qcache.clear()
-            self._qcache[query] = self.embedder.embed([query], "query")[0]
-        return self._qcache[query]
+            self._qcache[query] = vector
+        return vector
 
     def passage_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Passage embeddings of sentences to quote, cached by text: answers keep coming back to the same
         items, and embedding their sentences was most of an answer's time."""
         assert self.embedder is not None
-        todo = [t for t in dict.fromkeys(texts) if t not in self._scache]
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), np.float32)
+        # Looked up once into a local dict: readers of a shared index may clear the cache meanwhile.
+        found = {t: self._scache.get(t) for t in dict.fromkeys(texts)}
+        todo = [t for t, v in found.items() if v is None]
         if todo:
             if len(self._scache) + len(todo) > SENTENCE_CACHE:
                 self._scache.clear()
             for text, vector in zip(todo, self.embedder.embed(todo, "passage"), strict=True):
-                self._scache[text] = vector
-        if not texts:
-            return np.zeros((0, self.embedder.dimension), np.float32)
-        return np.stack([self._scache[t] for t in texts])
+                found[text] = self._scache[text] = vector
+        return np.stack([found[t] for t in texts])
 
     def _listed(self, where: Where, seen: set[str], n: int) -> list[Hit]:
         """Items matching a direct reference that the ranking did not reach, in document order."""

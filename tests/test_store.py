@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -477,3 +478,30 @@ def test_a_commit_writes_only_the_meetings_that_changed(tmp_path: Path, hash_emb
                             or original(self, head, changed, removed, seq))
         ingest_file(ix, paths[3])
     assert written == [0, 1]  # announce (nothing changed yet), then commit of the one new meeting
+
+
+def test_sentence_vectors_are_cached_and_equal_fresh_ones(tmp_path: Path, hash_embedder: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.store as store
+
+    class Counting:
+        name, dimension = hash_embedder.name, hash_embedder.dimension
+
+        def __init__(self) -> None:
+            self.texts: list[str] = []
+
+        def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
+            self.texts += list(texts)
+            return hash_embedder.embed(texts, kind)
+
+    counting = Counting()
+    with open_index(tmp_path / "db", counting, create=True, write=True) as ix:
+        texts = ["Rådet tilsluttede sig.", "Udvalget besluttede at udsætte sagen.", "Rådet tilsluttede sig."]
+        got = ix.passage_vectors(texts)
+        assert np.array_equal(got, hash_embedder.embed(texts, "passage"))
+        assert counting.texts == texts[:2]  # each distinct text embedded once
+        assert np.array_equal(ix.passage_vectors(texts[::-1]), got[::-1]) and counting.texts == texts[:2]
+        monkeypatch.setattr(store, "SENTENCE_CACHE", 2)  # full: the cache starts over, answers stay right
+        more = ["En ny sætning om cloud.", "Rådet tilsluttede sig."]
+        assert np.array_equal(ix.passage_vectors(more), hash_embedder.embed(more, "passage"))
+        assert ix.passage_vectors([]).shape == (0, hash_embedder.dimension)
