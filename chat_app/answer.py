@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import date
@@ -39,6 +39,7 @@ SUPPORT_MODEL = "multilingual-e5-small-q4"
 SUPPORT_WEIGHTS_EN: dict[str, float] = {"bias": -48.477, "top": 26.929, "margin": 50.769, "sentence": 32.408,
                                         "name_gap": -2.792}
 SUPPORT_THRESHOLD_EN = -0.573
+SUPPORT_FEATURES = ("top", "margin", "sentence", "weighted", "known", "coverage", "gap", "name_gap")
 ENGLISH_FEATURES = ("top", "margin", "sentence", "name_gap")
 LEXICAL_ONLY_COVERAGE = 0.5
 LEXICAL_ONLY_KNOWN = 0.6
@@ -132,12 +133,10 @@ class Support:
     english: bool = False  # the question is in English: scored on the dense features alone
 
     def features(self) -> dict[str, float]:
-        return {"top": self.top, "margin": self.margin, "sentence": self.sentence, "weighted": self.weighted,
-                "known": self.known, "coverage": self.coverage, "gap": self.gap, "name_gap": self.name_gap}
+        return {name: float(getattr(self, name)) for name in SUPPORT_FEATURES}
 
     def score(self, weights: dict[str, float] | None = None) -> float:
-        w = weights or (SUPPORT_WEIGHTS_EN if self.english else SUPPORT_WEIGHTS)
-        return w.get("bias", 0.0) + sum(w.get(k, 0.0) * v for k, v in self.features().items())
+        return support_score(self.features(), weights or (SUPPORT_WEIGHTS_EN if self.english else SUPPORT_WEIGHTS))
 
     @property
     def answerable(self) -> bool:
@@ -152,6 +151,11 @@ class Support:
     def to_json(self) -> dict[str, object]:
         return {**{k: round(v, 4) for k, v in self.features().items()}, "score": round(self.score(), 4),
                 "direct": self.direct, "missing": self.missing, "fitted": self.fitted, "english": self.english}
+
+
+def support_score(features: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """The logistic score of the refusal model: bias plus the weighted features (a feature without a weight adds 0)."""
+    return weights.get("bias", 0.0) + sum(weights.get(k, 0.0) * v for k, v in features.items())
 
 
 def measure_support(index: Index, query: str, hits: Sequence[Hit], where: Where = Where(),

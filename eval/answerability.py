@@ -25,19 +25,21 @@ import numpy as np
 
 from chat_app.answer import (
     ENGLISH_FEATURES,
+    SUPPORT_FEATURES,
     SUPPORT_THRESHOLD,
     SUPPORT_THRESHOLD_EN,
     SUPPORT_WEIGHTS,
     SUPPORT_WEIGHTS_EN,
     answer_question,
     is_english,
+    support_score,
 )
 from eval.dataset import MUST_REFUSE_KINDS as MUST_REFUSE, Question, load_questions
 from eval.run import QUESTION_SETS, all_items, relevant
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
-FEATURES = ("top", "margin", "sentence", "weighted", "known", "coverage", "gap", "name_gap")
+FEATURES = SUPPORT_FEATURES
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class Rule:
         if row.direct:
             return True
         w, t = (self.weights_en, self.threshold_en) if is_english(row.question) else (self.weights, self.threshold)
-        return w.get("bias", 0.0) + sum(w.get(k, 0.0) * row.features[k] for k in FEATURES) >= t
+        return support_score(row.features, w) >= t
 
 
 CURRENT = Rule(dict(SUPPORT_WEIGHTS), SUPPORT_THRESHOLD, dict(SUPPORT_WEIGHTS_EN), SUPPORT_THRESHOLD_EN)
@@ -152,7 +154,7 @@ def fit(rows: Sequence[Row], max_false_refusal: float = 0.10, l2: float = 0.01,
     # Back to raw feature units: score = bias + sum w_k * feature_k.
     raw = {k: float(w[i] / sd[i]) for i, k in enumerate(names)}
     raw["bias"] = float(b - sum(w[i] * mu[i] / sd[i] for i in range(len(names))))
-    scores = sorted(raw["bias"] + sum(raw[k] * r.features[k] for k in names) for r in data if r.answerable)  # type: ignore[index]
+    scores = sorted(support_score(r.features, raw) for r in data if r.answerable)  # type: ignore[arg-type]
     # The highest threshold that still answers ≥ 90 % of the answerable dev rows.
     cut = scores[int(math.floor(max_false_refusal * len(scores)))] if scores else 0.0
     return raw, cut - 1e-6
