@@ -158,20 +158,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_up(url: str, proc: subprocess.Popen[str], timeout: float = 300) -> None:
+def wait_up(url: str, proc: subprocess.Popen[str] | None, timeout: float = 300, log: Path | None = None,
+            poll: float = 0.5) -> None:
+    """Return once ``raadgiver serve`` at ``url`` answers; fail when it stops or does not answer in time
+    (with its output from ``log``, when given)."""
     import httpx
+
+    def output() -> str:
+        return f":\n{log.read_text(encoding='utf-8', errors='replace')}" if log else ""
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"raadgiver serve stoppede ({proc.returncode})")
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"raadgiver serve stoppede ({proc.returncode}){output()}")
         try:
             if httpx.get(f"{url}/config", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
-    raise RuntimeError(f"raadgiver serve svarede ikke på {url} inden for {timeout:.0f} s")
+        time.sleep(poll)
+    raise RuntimeError(f"raadgiver serve svarede ikke på {url} inden for {timeout:.0f} s{output()}")
 
 
 def run_load_bench(out: Path, model: str | None = None, levels: Sequence[int] = (1, 5, 20),

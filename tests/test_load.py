@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ import pytest
 from chat_app.concurrency import BoundedGenerator, ReadWriteLock
 from eval.load import LOAD_QUESTIONS, figures, run_load
 from tests.conftest import REPO, Raadgiver, stop
-from tests.test_ui import free_port, small_minutes, wait_until_up
+from tests.test_ui import free_port, small_minutes, start_serve
 
 DEMO = REPO / "demo" / "minutes"
 KEY = "belastning-1234"
@@ -162,14 +161,9 @@ def test_twenty_clients_and_an_upload(raadgiver: Raadgiver, tmp_path: Path) -> N
     new.write_text(small_minutes("Miljøudvalget, Fiktiv Kommune", "7. maj 2026", "Sortering af madaffald",
                                  "26/4001", "Udvalget godkendte sortering af madaffald i alle etageboliger."),
                    encoding="utf-8")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    with open(log, "w") as fh:
-        proc = raadgiver.start("serve", "--port", port, "--model", "hash", "--api-key", KEY, db=db,
-                               stdout=fh, stderr=subprocess.STDOUT)
+    proc, url = start_serve(raadgiver, db, log, "--api-key", KEY)
     try:
-        wait_until_up(url, proc, log)
 
         def upload() -> str:
             return str(Client(url, verbose=False).predict([handle_file(str(new))], api_name="/add_minutes")[0])

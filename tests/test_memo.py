@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -174,16 +173,11 @@ def test_ask_docx_writes_the_memo(raadgiver: Raadgiver, demo_db: Path, tmp_path:
 
 @pytest.fixture(scope="module")
 def page_url(raadgiver: Raadgiver, demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.test_ui import free_port, wait_until_up
+    from tests.test_ui import start_serve
 
-    log = tmp_path_factory.mktemp("memo-serve") / "serve.log"
-    port = free_port()
-    with open(log, "w") as fh:
-        proc = raadgiver.start("serve", "--port", port, "--model", "hash", db=demo_db, stdout=fh,
-                               stderr=subprocess.STDOUT)
+    proc, url = start_serve(raadgiver, demo_db, tmp_path_factory.mktemp("memo-serve") / "serve.log")
     try:
-        wait_until_up(f"http://127.0.0.1:{port}", proc, log)
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         stop(proc)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from chat_app.answer import Answer
 from chat_app.openai_api import BadRequest, answer_text, key_matches, parse_request, render_markdown
 from chat_app.prompt import Citation
 from tests.conftest import REPO, Raadgiver, stop
-from tests.test_ui import free_port, wait_until_up
+from tests.test_ui import start_serve
 
 DEMO = REPO / "demo" / "minutes"
 KEY = "hemmelig-noegle-1234"
@@ -83,14 +82,9 @@ def served(raadgiver: Raadgiver, tmp_path_factory: pytest.TempPathFactory) -> It
     db = base / "db"
     r = raadgiver("ingest", DEMO, "--model", "hash", db=db)
     assert r.returncode == 0, r.stderr
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = base / "serve.log"
-    with open(log, "w") as fh:
-        proc = raadgiver.start("serve", "--port", port, "--model", "hash", "--api-key", KEY, db=db,
-                               stdout=fh, stderr=subprocess.STDOUT)
+    proc, url = start_serve(raadgiver, db, log, "--api-key", KEY)
     try:
-        wait_until_up(url, proc, log)
         yield Served(url, db, log)
     finally:
         stop(proc)

@@ -8,7 +8,6 @@ import html
 import json
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -37,6 +36,7 @@ from chat_app.ui import (
     safe_name,
     store_upload,
 )
+from eval.load import free_port, wait_up
 from tests.conftest import REPO, Raadgiver, cli_env, stop
 
 DEMO = REPO / "demo" / "minutes"
@@ -159,24 +159,26 @@ def test_render_escapes_minutes_text_and_round_trips_history() -> None:
 # --------------------------------------------------------------------------- one real server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_until_up(url: str, proc: subprocess.Popen[str] | None, log: Path | None, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"raadgiver serve stopped ({proc.returncode}):\n{log.read_text() if log else ''}")
-        try:
-            if httpx.get(f"{url}/config", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"no answer from {url} within {timeout} s:\n{log.read_text() if log else ''}")
+    try:
+        wait_up(url, proc, timeout, log, poll=0.3)
+    except RuntimeError as exc:
+        raise AssertionError(str(exc)) from None
+
+
+def start_serve(raadgiver: Raadgiver, db: Path, log: Path, *args: object) -> tuple[subprocess.Popen[str], str]:
+    """`raadgiver serve --model hash` on a free loopback port, its output in ``log``; returns once it answers."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "w") as fh:
+        proc = raadgiver.start("serve", "--port", port, "--model", "hash", *args, db=db, stdout=fh,
+                               stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(url, proc, log)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, url
 
 
 @dataclass
@@ -200,14 +202,8 @@ def served(raadgiver: Raadgiver, tmp_path_factory: pytest.TempPathFactory) -> It
 
     base = tmp_path_factory.mktemp("ui")
     db = base / "db"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = base / "serve.log"
-    with open(log, "w") as fh:
-        proc = raadgiver.start("serve", "--port", port, "--model", "hash", "--max-upload-mb", 1, db=db,
-                               stdout=fh, stderr=subprocess.STDOUT)
+    proc, url = start_serve(raadgiver, db, base / "serve.log", "--max-upload-mb", 1)
     try:
-        wait_until_up(url, proc, log)
         first_config = httpx.get(f"{url}/config").json()
         empty_answer = last_answer(ask(url, "Hvad mente rådet om open source?"))
         src = base / "src"
