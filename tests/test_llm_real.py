@@ -180,13 +180,18 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, raadgiver: Raadgiver, mode
     return db
 
 
-@pytest.fixture(scope="module")
-def hostile_db(tmp_path_factory: pytest.TempPathFactory, raadgiver: Raadgiver) -> Path:
-    root = tmp_path_factory.mktemp("llm-hostile")
-    (root / "skoleudvalget.txt").write_text(HOSTILE_MINUTES, encoding="utf-8")
+def one_meeting_db(tmp_path_factory: pytest.TempPathFactory, raadgiver: Raadgiver, name: str, minutes: str) -> Path:
+    """An index (hash vectors) of one minutes file with ``minutes`` as its text."""
+    root = tmp_path_factory.mktemp(name)
+    (root / "skoleudvalget.txt").write_text(minutes, encoding="utf-8")
     r = raadgiver("ingest", root / "skoleudvalget.txt", "--model", "hash", db=root / "db")
     assert r.returncode == 0, r.stderr
     return root / "db"
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory: pytest.TempPathFactory, raadgiver: Raadgiver) -> Path:
+    return one_meeting_db(tmp_path_factory, raadgiver, "llm-hostile", HOSTILE_MINUTES)
 
 
 # --------------------------------------------------------------------------- one question, two ways
@@ -447,11 +452,7 @@ def test_extractive_fallback_quoting_the_instruction_shows_no_invalid_citation(h
 
 @pytest.fixture(scope="module")
 def plain_db(tmp_path_factory: pytest.TempPathFactory, raadgiver: Raadgiver) -> Path:
-    root = tmp_path_factory.mktemp("llm-plain")
-    (root / "skoleudvalget.txt").write_text(PLAIN_MINUTES, encoding="utf-8")
-    r = raadgiver("ingest", root / "skoleudvalget.txt", "--model", "hash", db=root / "db")
-    assert r.returncode == 0, r.stderr
-    return root / "db"
+    return one_meeting_db(tmp_path_factory, raadgiver, "llm-plain", PLAIN_MINUTES)
 
 
 @pytest.fixture(scope="module")
