@@ -130,7 +130,7 @@ class Support:
     direct: bool  # the question names a case number or a section that the index has
     missing: str = ""  # a reference (date, council, section) the index does not hold: why to refuse
     fitted: bool = True  # the index's model is the one SUPPORT_WEIGHTS were fitted with
-    english: bool = False  # the question is in English: scored on the dense features alone
+    english: bool = False  # the question is in English: scored on ENGLISH_FEATURES alone
 
     def features(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in SUPPORT_FEATURES}
@@ -197,7 +197,7 @@ def retrieval_query(question: str, history: Sequence[tuple[str, str]]) -> str:
 ENGLISH_WORDS = frozenset(
     "the a an of to in on and or is are was were be been has have had do does did what which who whom whose "
     "why how when where will would should could can about with from by this that these those there their "
-    "its it they we you my our any some than into after before since does council committee say said".split()
+    "its it they we you my our any some than into after before since council committee say said".split()
 )
 DANISH_WORDS = frozenset(
     "og i på til af om er var har hvad hvilke hvilken hvilket hvem hvorfor hvordan hvornår hvor det den de "

@@ -96,6 +96,11 @@ def to_metadata(chunk: Chunk) -> dict[str, str | int]:
     }
 
 
+def _cosine(stored: object, vector: np.ndarray) -> float:
+    """Cosine of a stored unit vector and a unit query vector: their dot product in float32."""
+    return float(np.dot(np.asarray(stored, dtype=np.float32), vector.astype(np.float32)))
+
+
 def from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     """The inverse of ``to_metadata``."""
     return Chunk(
@@ -282,7 +287,7 @@ class VectorStore:
     def query(self, vector: np.ndarray, n: int, where: Where) -> list[tuple[Chunk, float]]:
         """Nearest chunks, best first, with their cosine similarity to ``vector``.
 
-        The cosine is the dot product with the stored (unit) vector, as ``similarities`` computes it, so
+        The cosine is the dot product with the stored (unit) vector, as ``get_by_ids`` computes it, so
         a chunk's similarity is the same number whichever way it was found. chromadb caps ``n`` at the
         collection's size itself (a ``count()`` first cost 5 ms per search at 50,000 passages).
         """
@@ -294,21 +299,17 @@ class VectorStore:
         )
         ids, docs, metas = res["ids"][0], res["documents"][0], res["metadatas"][0]  # type: ignore[index]
         embs = res["embeddings"][0] if res.get("embeddings") is not None else []  # type: ignore[index]
-        q = vector.astype(np.float32)
-        return [(from_metadata(i, d, m), float(np.dot(np.asarray(e, dtype=np.float32), q)))
-                for i, d, m, e in zip(ids, docs, metas, embs, strict=True)]
+        return [(from_metadata(i, d, m), _cosine(e, vector)) for i, d, m, e in zip(ids, docs, metas, embs, strict=True)]
 
     def get_by_ids(self, ids: list[str], vector: np.ndarray | None) -> list[tuple[Chunk, float | None]]:
         """Chunks by id, with their cosine to ``vector`` (None without one), in one read."""
         include = ["documents", "metadatas", *(["embeddings"] if vector is not None else [])]
         got = self.chunks.get(ids=ids, include=include)  # type: ignore[arg-type]
-        embs = got.get("embeddings")
-        q = vector.astype(np.float32) if vector is not None else None
-        out: list[tuple[Chunk, float | None]] = []
-        for n, (i, d, m) in enumerate(zip(got["ids"], got["documents"] or [], got["metadatas"] or [])):
-            sim = float(np.dot(np.asarray(embs[n], dtype=np.float32), q)) if q is not None and embs is not None else None
-            out.append((from_metadata(i, d, m), sim))  # type: ignore[arg-type]
-        return out
+        embs = got.get("embeddings") if vector is not None else None
+        chunks = [from_metadata(i, d, m) for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]  # type: ignore[arg-type]
+        if embs is None:
+            return [(c, None) for c in chunks]
+        return [(c, _cosine(e, vector)) for c, e in zip(chunks, embs, strict=True)]  # type: ignore[arg-type]
 
     def get_chunks(self, where: Where | None = None, batch: int = 5000) -> Iterator[Chunk]:
         """All chunks (optionally filtered), in pages so large indexes stay in bounded memory."""
