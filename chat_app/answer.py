@@ -146,7 +146,7 @@ class Support:
             return True
         if not self.fitted:
             return self.coverage >= LEXICAL_ONLY_COVERAGE or self.known >= LEXICAL_ONLY_KNOWN
-        return self.score() >= (SUPPORT_THRESHOLD_EN if self.english else SUPPORT_THRESHOLD)
+        return SUPPORT_RULE.passes(self.features(), self.english)
 
     def to_json(self) -> dict[str, object]:
         return {**{k: round(v, 4) for k, v in self.features().items()}, "score": round(self.score(), 4),
@@ -156,6 +156,25 @@ class Support:
 def support_score(features: Mapping[str, float], weights: Mapping[str, float]) -> float:
     """The logistic score of the refusal model: bias plus the weighted features (a feature without a weight adds 0)."""
     return weights.get("bias", 0.0) + sum(weights.get(k, 0.0) * v for k, v in features.items())
+
+
+@dataclass(frozen=True)
+class SupportRule:
+    """The refusal model's decision: a score and threshold for Danish questions, another for English ones."""
+
+    weights: Mapping[str, float]
+    threshold: float
+    weights_en: Mapping[str, float]
+    threshold_en: float
+
+    def passes(self, features: Mapping[str, float], english: bool) -> bool:
+        """True when the score of ``features`` reaches the threshold: the question is answered."""
+        if english:
+            return support_score(features, self.weights_en) >= self.threshold_en
+        return support_score(features, self.weights) >= self.threshold
+
+
+SUPPORT_RULE = SupportRule(SUPPORT_WEIGHTS, SUPPORT_THRESHOLD, SUPPORT_WEIGHTS_EN, SUPPORT_THRESHOLD_EN)
 
 
 def measure_support(index: Index, query: str, hits: Sequence[Hit], where: Where = Where(),

@@ -26,10 +26,8 @@ import numpy as np
 from chat_app.answer import (
     ENGLISH_FEATURES,
     SUPPORT_FEATURES,
-    SUPPORT_THRESHOLD,
-    SUPPORT_THRESHOLD_EN,
-    SUPPORT_WEIGHTS,
-    SUPPORT_WEIGHTS_EN,
+    SUPPORT_RULE,
+    SupportRule,
     answer_question,
     is_english,
     support_score,
@@ -93,43 +91,28 @@ def collect(embedder: object, sets: Sequence[tuple[str, list[Question]]], dbs: d
     return rows
 
 
-@dataclass(frozen=True)
-class Rule:
-    """The refusal rule: a logistic score and threshold for Danish questions, another for English ones."""
-
-    weights: dict[str, float]
-    threshold: float
-    weights_en: dict[str, float]
-    threshold_en: float
-
-    def answers(self, row: Row) -> bool:
-        """True when the rule answers (does not refuse) the row."""
-        if row.refused_by_rule or row.features is None:
-            return False
-        if row.direct:
-            return True
-        w, t = (self.weights_en, self.threshold_en) if is_english(row.question) else (self.weights, self.threshold)
-        return support_score(row.features, w) >= t
+def answers(rule: SupportRule, row: Row) -> bool:
+    """True when the rule answers (does not refuse) the row."""
+    if row.refused_by_rule or row.features is None:
+        return False
+    return row.direct or rule.passes(row.features, is_english(row.question))
 
 
-CURRENT = Rule(dict(SUPPORT_WEIGHTS), SUPPORT_THRESHOLD, dict(SUPPORT_WEIGHTS_EN), SUPPORT_THRESHOLD_EN)
-
-
-def figures(rows: Sequence[Row], rule: Rule) -> dict[str, float]:
+def figures(rows: Sequence[Row], rule: SupportRule) -> dict[str, float]:
     ans = [r for r in rows if r.answerable]
     ref = [r for r in rows if not r.answerable]
-    false_ref = sum(not rule.answers(r) for r in ans) / len(ans) if ans else math.nan
-    refused = sum(not rule.answers(r) for r in ref) / len(ref) if ref else math.nan
+    false_ref = sum(not answers(rule, r) for r in ans) / len(ans) if ans else math.nan
+    refused = sum(not answers(rule, r) for r in ref) / len(ref) if ref else math.nan
     return {"false_refusal": false_ref, "refused_must_refuse": refused, "n_answerable": len(ans), "n_refuse": len(ref)}
 
 
-def fit_rule(rows: Sequence[Row], max_false_refusal: float = 0.10) -> Rule:
+def fit_rule(rows: Sequence[Row], max_false_refusal: float = 0.10) -> SupportRule:
     """The Danish score on the Danish rows (all features), the English one on the English rows (dense and names)."""
     english = [r for r in rows if is_english(r.question)]
     danish = [r for r in rows if not is_english(r.question)]
     weights, threshold = fit(danish, max_false_refusal)
     weights_en, threshold_en = fit(english, max_false_refusal, features=ENGLISH_FEATURES)
-    return Rule(weights, threshold, weights_en, threshold_en)
+    return SupportRule(weights, threshold, weights_en, threshold_en)
 
 
 def fit(rows: Sequence[Row], max_false_refusal: float = 0.10, l2: float = 0.01,
@@ -160,7 +143,7 @@ def fit(rows: Sequence[Row], max_false_refusal: float = 0.10, l2: float = 0.01,
     return raw, cut - 1e-6
 
 
-def _table(rows: Sequence[Row], rule: Rule) -> list[str]:
+def _table(rows: Sequence[Row], rule: SupportRule) -> list[str]:
     out = ["| index | split | besvarbare | fejlagtigt afvist | skal afvises | afvist |", "|---|---|---:|---:|---:|---:|"]
     for name in ["kl", "real", "real+demo", "alle"]:
         for split in ("dev", "test"):
@@ -173,7 +156,7 @@ def _table(rows: Sequence[Row], rule: Rule) -> list[str]:
         for split in ("dev", "test"):
             sel = [r for r in rows if r.kind == kind and r.split == split]
             if sel:
-                ok = sum(rule.answers(r) == r.answerable for r in sel) / len(sel)
+                ok = sum(answers(rule, r) == r.answerable for r in sel) / len(sel)
                 out.append(f"| {kind} | {split} | {len(sel)} | {_pct(ok)} |")
     return out
 
@@ -204,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows = collect(embedder, sets, {n: root / n.replace("+", "_") for n in index_files()})
         (args.out / "rows.json").write_text(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=1),
                                             encoding="utf-8")
-    rule = CURRENT
+    rule = SUPPORT_RULE
     if args.fit:
         rule = fit_rule([r for r in rows if r.split == "dev"], args.max_false_refusal)
         print("SUPPORT_WEIGHTS =", {k: round(v, 3) for k, v in rule.weights.items()})
