@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chat_app.answer import Answer, answer_question
+from chat_app.answer import Answer, answer_question, is_english, name_words
 from index.build import ingest_paths
 from index.store import Index, open_index
 from tests.conftest import IT_ARK, needs_real
@@ -108,8 +108,6 @@ def test_folded_question_on_one_meeting_is_answered_from_its_item(tmp_path: Path
     ("open source", False),  # no function words: nothing tells the language
 ])
 def test_english_questions_are_told_from_danish_ones(question: str, english: bool) -> None:
-    from chat_app.answer import is_english
-
     assert is_english(question) is english
 
 
@@ -122,8 +120,6 @@ def test_english_questions_are_told_from_danish_ones(question: str, english: boo
     ("hvad mente raadet om open source", []),
 ])
 def test_names_in_a_question_are_found(question: str, names: list[str]) -> None:
-    from chat_app.answer import name_words
-
     assert name_words(question) == names
 
 
