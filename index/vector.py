@@ -324,6 +324,20 @@ class VectorStore:
                 return
             offset += batch
 
+    def get_chunks_with_vectors(self, batch: int = 5000) -> Iterator[tuple[Chunk, np.ndarray]]:
+        """All chunks with their stored unit vectors, in pages: what the exact dense side is built from."""
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["documents", "metadatas", "embeddings"], limit=batch, offset=offset)
+            ids = got["ids"]
+            embs = got.get("embeddings")
+            embs = [] if embs is None else embs
+            for i, d, m, e in zip(ids, got["documents"] or [], got["metadatas"] or [], embs, strict=True):
+                yield from_metadata(i, d, m), np.asarray(e, dtype=np.float32)  # type: ignore[arg-type]
+            if len(ids) < batch:
+                return
+            offset += batch
+
     def get_items(self, where: Where | None = None) -> list[StoredItem]:
         try:
             got = self.items.get(where=where.to_chroma() if where else None, include=["documents", "metadatas"])

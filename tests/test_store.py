@@ -398,8 +398,8 @@ def test_saved_bm25_is_reused_and_follows_every_change(tmp_path: Path, hash_embe
     assert len(saved) == 1 and (saved[0] / "rows.json").is_file()
     # A fresh process-like open loads the saved index: chromadb's chunks are not read again.
     reads: list[int] = []
-    original = Index._build_lexical
-    monkeypatch.setattr(Index, "_build_lexical", lambda self: reads.append(1) or original(self))
+    original = Index._build_derived
+    monkeypatch.setattr(Index, "_build_derived", lambda self, exact: reads.append(1) or original(self, exact))
     with open_index(db, None) as ix:
         assert [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")] == first
     assert reads == []
@@ -412,11 +412,14 @@ def test_saved_bm25_is_reused_and_follows_every_change(tmp_path: Path, hash_embe
     assert reads == [1]
     assert [p.name for p in (db / "lexical").iterdir()] != [saved[0].name]
     assert len(list((db / "lexical").iterdir())) == 1
-    # A damaged save is rebuilt, not trusted.
+    # A damaged save is rebuilt, not trusted, and replaced: the next process loads it again.
     (next((db / "lexical").iterdir()) / "rows.json").write_text("{ødelagt")
     with open_index(db, None) as ix:
         assert ix.search(new_title, k=1, mode="lexical")[0].chunk.title == new_title
     assert reads == [1, 1]
+    with open_index(db, None) as ix:
+        assert ix.search(new_title, k=1, mode="lexical")[0].chunk.title == new_title
+    assert reads == [1, 1] and len(list((db / "lexical").iterdir())) == 1
 
 
 def test_bm25_works_when_it_cannot_be_saved(tmp_path: Path, hash_embedder: object) -> None:
@@ -505,3 +508,47 @@ def test_sentence_vectors_are_cached_and_equal_fresh_ones(tmp_path: Path, hash_e
         more = ["En ny sætning om cloud.", "Rådet tilsluttede sig."]
         assert np.array_equal(ix.passage_vectors(more), hash_embedder.embed(more, "passage"))
         assert ix.passage_vectors([]).shape == (0, hash_embedder.dimension)
+
+
+def test_exact_dense_side_ranks_as_chromadbs_hnsw_and_a_search_never_reads_the_chunk_collection(
+    tmp_path: Path, real_embedder: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import index.store as store
+
+    db = tmp_path / "db"
+    with open_index(db, real_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, write_corpus(tmp_path / "in"))
+        stored = sorted(ix.store.get_chunks(), key=lambda c: c.id)
+    queries = ["Hvornår skal borgerne begynde at skille madrester fra?", "vinterbekæmpelse stier", "godkendt"]
+    wheres = [Where(), Where(council="Miljøudvalget"), Where(since=date(2024, 6, 1)), Where(case_number="25/0456")]
+
+    def results() -> list[list[tuple[str, float, float]]]:
+        shutil.rmtree(db / "lexical", ignore_errors=True)
+        with open_index(db, real_embedder) as ix:  # type: ignore[arg-type]
+            return [[(h.chunk.id, h.score, h.similarity) for h in ix.search(q, k=5, mode=mode, where=w)]
+                    for q in queries for w in wheres for mode in ("hybrid", "dense", "lexical")]
+
+    exact = results()
+    monkeypatch.setattr(store, "EXACT_DENSE_MAX", 0)  # what an index above it does: chromadb's HNSW answers
+    hnsw = results()
+    monkeypatch.undo()
+    assert sum(1 for r in exact if r) > 20
+    for got, want in zip(exact, hnsw, strict=True):
+        assert [cid for cid, _, _ in got] == [cid for cid, _, _ in want]
+        assert np.allclose([s for _, s, _ in got], [s for _, s, _ in want], atol=1e-5)
+        assert np.allclose([c for _, _, c in got], [c for _, _, c in want], atol=1e-5)
+    with open_index(db, real_embedder) as ix:  # type: ignore[arg-type]
+        ix.search(queries[0])  # saves the derived files
+    with open_index(db, real_embedder) as ix:  # type: ignore[arg-type]
+        saved = ix.derived()
+        assert isinstance(saved.chunks, store.SavedChunks) and saved.vectors is not None
+        assert sorted(saved.chunks, key=lambda c: c.id) == stored  # every field, text included
+
+        class NoReads:
+            def __getattr__(self, name: str) -> Any:
+                raise AssertionError(f"the chunk collection was read ({name})")
+
+        ix.store.chunks = NoReads()  # type: ignore[assignment]
+        assert [h.chunk.id for h in ix.search(queries[0], k=5)] == [cid for cid, _, _ in exact[0]]
