@@ -112,7 +112,7 @@ def fit_rule(rows: Sequence[Row], max_false_refusal: float = 0.10) -> SupportRul
     danish = [r for r in rows if not is_english(r.question)]
     weights, threshold = fit(danish, max_false_refusal)
     weights_en, threshold_en = fit(english, max_false_refusal, features=ENGLISH_FEATURES)
-    return SupportRule(weights, threshold, weights_en, threshold_en)
+    return SupportRule(weights, threshold, weights_en, threshold_en, SUPPORT_RULE.english_needs_a_known_word)
 
 
 def fit(rows: Sequence[Row], max_false_refusal: float = 0.10, l2: float = 0.01,
@@ -197,7 +197,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     lines = ["# Afvisning: dev og test", "",
              f"Dansk: vægte `{ {k: round(v, 3) for k, v in rule.weights.items()} }`, tærskel {rule.threshold:.3f}.",
              f"Engelsk (tætte træk og navne): vægte `{ {k: round(v, 3) for k, v in rule.weights_en.items()} }`, "
-             f"tærskel {rule.threshold_en:.3f}.", "", *_table(rows, rule), ""]
+             f"tærskel {rule.threshold_en:.3f}"
+             + ("; et engelsk spørgsmål uden ét ord, som indekset kender, afvises." if rule.english_needs_a_known_word
+                else "."), "", *_table(rows, rule), ""]
     (args.out / "report.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 

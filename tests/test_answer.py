@@ -133,6 +133,21 @@ def test_a_name_the_index_never_mentions_is_a_feature_of_the_refusal(demo_index:
     assert english.support.to_json()["english"] is True
 
 
+def test_an_english_question_sharing_no_word_with_the_minutes_is_refused(demo_index: Index) -> None:
+    from dataclasses import replace
+
+    from chat_app.answer import SUPPORT_RULE
+
+    absent = answer_question(demo_index, "What did the council say about quantum computing in the municipalities?")
+    assert absent.support is not None and absent.support.english and absent.support.known == 0.0
+    assert absent.refused and not absent.citations
+    # The score alone lets it through (measured: -0.47 against the threshold -0.57); the shared-word gate refuses it.
+    assert replace(SUPPORT_RULE, english_needs_a_known_word=False).passes(absent.support.features(), english=True)
+    # The same gate passes a question with one shared word; the score then decides.
+    shared = answer_question(demo_index, "What did the council say about cloud contracts and exit plans?")
+    assert shared.support is not None and shared.support.known > 0.0 and not shared.refused
+
+
 @needs_real
 def test_the_best_item_also_quotes_the_fact_the_question_asks_for(tmp_path: Path, real_embedder: Any) -> None:
     # The strategy's funding is a presenter's sentence in the Drøftelse, behind the council's positions.
