@@ -473,9 +473,15 @@ class Index:
 
     def _listed(self, where: Where, seen: set[str], n: int) -> list[Hit]:
         """Items matching a direct reference that the ranking did not reach, in document order."""
+        derived = self.derived()
+        if derived.chunks is not None:  # the saved rows, in chromadb's order: no read of its chunk collection
+            rows = (derived.chunks[pos] for pos, m in enumerate(derived.metas)
+                    if _meta_ok(m, where) and _meta_key(m) not in seen)
+        else:
+            rows = self.store.get_chunks(where)
         committed = self.manifest.committed()
         out: list[Hit] = []
-        for c in self.store.get_chunks(where):
+        for c in rows:
             if n <= 0:
                 break
             if c.passage == 0 and _item_key(c) not in seen and committed.get(c.source) == c.content_hash:

@@ -552,3 +552,5 @@ def test_exact_dense_side_ranks_as_chromadbs_hnsw_and_a_search_never_reads_the_c
 
         ix.store.chunks = NoReads()  # type: ignore[assignment]
         assert [h.chunk.id for h in ix.search(queries[0], k=5)] == [cid for cid, _, _ in exact[0]]
+        named = ix.search("Hvad skete der i sag 25/0456?", k=3)  # a direct reference: listed from the saved rows
+        assert named and named[0].chunk.case_number == "25/0456"
