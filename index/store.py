@@ -592,6 +592,8 @@ class Index:
             loaded = self._build_derived(exact)
             if folder is not None and loaded.ids:
                 _save_derived(folder, loaded)
+                # Memory-mapped from the save, a long-running process does not keep every chunk in memory.
+                loaded = _load_derived(folder, self.lexical_options, self.manifest.dimension, exact) or loaded
         self._derived = (gen, loaded)
         return loaded
 
