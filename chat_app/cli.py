@@ -142,7 +142,6 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
                         click.echo(f"fejl       {r.path}: {r.message}", err=True)
                     else:
                         click.echo(f"{r.status:10} {r.path} ({r.items} punkter, {r.chunks} passager)")
-            index.derived()  # BM25 and the search files, saved now so that the first search does not wait
             total = index.manifest.counts
         click.echo(
             f"I alt: {counts['ny']} nye, {counts['opdateret']} opdaterede, {counts['uændret']} uændrede, "
