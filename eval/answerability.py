@@ -37,7 +37,6 @@ from eval.run import QUESTION_SETS, all_items, relevant
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
-FEATURES = SUPPORT_FEATURES
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def fit_rule(rows: Sequence[Row], max_false_refusal: float = 0.10) -> SupportRul
 
 
 def fit(rows: Sequence[Row], max_false_refusal: float = 0.10, l2: float = 0.01,
-        features: Sequence[str] = FEATURES) -> tuple[dict[str, float], float]:
+        features: Sequence[str] = SUPPORT_FEATURES) -> tuple[dict[str, float], float]:
     """Logistic regression (plain gradient descent) on the scorable rows, then a threshold."""
     names = tuple(features)
     data = [r for r in rows if r.features is not None and not r.direct and not r.refused_by_rule]

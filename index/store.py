@@ -571,10 +571,6 @@ class Index:
                     break
         return out
 
-    def _bm25_index(self) -> tuple[Bm25, list[str], list[dict[str, Any]]]:
-        derived = self.derived()
-        return derived.bm25, derived.ids, derived.metas
-
     def derived(self) -> Derived:
         """BM25 and the passage vectors derived from the chunks in chromadb; rebuilt when the manifest
         generation moved.
@@ -630,8 +626,8 @@ class Index:
         """Per content word of ``query`` (stemmed, folded as the index is): how rare it is in the index,
         which index terms it matches and how well (1 exact; less for a compound part or a fuzzy match;
         0 when it occurs nowhere). ``drop`` holds words that only ask ("mente", "hvad")."""
-        bm25, ids, _ = self._bm25_index()
-        n = max(len(ids), 1)
+        derived = self.derived()
+        bm25, n = derived.bm25, max(len(derived.ids), 1)
 
         def idf(df: int) -> float:
             return math.log(1 + (n - df + 0.5) / (df + 0.5))

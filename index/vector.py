@@ -313,28 +313,26 @@ class VectorStore:
 
     def get_chunks(self, where: Where | None = None, batch: int = 5000) -> Iterator[Chunk]:
         """All chunks (optionally filtered), in pages so large indexes stay in bounded memory."""
-        offset = 0
-        w = where.to_chroma() if where else None
-        while True:
-            got = self.chunks.get(where=w, include=["documents", "metadatas"], limit=batch, offset=offset)
-            ids = got["ids"]
-            for i, d, m in zip(ids, got["documents"] or [], got["metadatas"] or []):
+        for got in self._pages(where, ["documents", "metadatas"], batch):
+            for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
                 yield from_metadata(i, d, m)  # type: ignore[arg-type]
-            if len(ids) < batch:
-                return
-            offset += batch
 
     def get_chunks_with_vectors(self, batch: int = 5000) -> Iterator[tuple[Chunk, np.ndarray]]:
         """All chunks with their stored unit vectors, in pages: what the exact dense side is built from."""
-        offset = 0
-        while True:
-            got = self.chunks.get(include=["documents", "metadatas", "embeddings"], limit=batch, offset=offset)
-            ids = got["ids"]
+        for got in self._pages(None, ["documents", "metadatas", "embeddings"], batch):
             embs = got.get("embeddings")
-            embs = [] if embs is None else embs
-            for i, d, m, e in zip(ids, got["documents"] or [], got["metadatas"] or [], embs, strict=True):
+            for i, d, m, e in zip(got["ids"], got["documents"] or [], got["metadatas"] or [],
+                                  [] if embs is None else embs, strict=True):
                 yield from_metadata(i, d, m), np.asarray(e, dtype=np.float32)  # type: ignore[arg-type]
-            if len(ids) < batch:
+
+    def _pages(self, where: Where | None, include: list[str], batch: int) -> Iterator[Any]:
+        """chromadb ``get`` results of the chunk collection, ``batch`` rows at a time."""
+        offset = 0
+        w = where.to_chroma() if where else None
+        while True:
+            got = self.chunks.get(where=w, include=include, limit=batch, offset=offset)  # type: ignore[arg-type]
+            yield got
+            if len(got["ids"]) < batch:
                 return
             offset += batch
 
