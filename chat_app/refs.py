@@ -29,6 +29,9 @@ _COUNCIL_WORD = re.compile(
     r"\b((?:[A-ZÆØÅ]\w*-\s+og\s+)?[A-ZÆØÅa-zæøå][\w-]*?(?:udvalg|råd|bestyrelse|styrelse|repræsentation))(?:et|en|ets|ens|s)?\b")
 _COUNCIL_TWO = re.compile(r"\b([A-ZÆØÅ]\w+)\s+(Udvalg|Råd)(?:et|ets)?\b")
 _GENERIC = {"råd", "udvalg", "rådgiv", "bestyrelse", "styrelse", "fagudvalg", "udvalg", "underudvalg"}
+# Words that end in "råd" without naming a council: "område" (it-området, ældreområdet: common in
+# questions, and read as a council they refused the question), "forråd", and the verbs fraråde/tilråde.
+_NOT_COUNCIL = ("områd", "forråd", "fraråd", "tilråd")
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ def named_councils(question: str) -> list[str]:
             found.append(f"{m.group(1)} {m.group(2)}")
     for m in _COUNCIL_WORD.finditer(question):
         word = m.group(1)
+        if word.lower().endswith(_NOT_COUNCIL):
+            continue
         if _norm(word) not in _GENERIC and not any(word in f for f in found):
             found.append(word)
     return found

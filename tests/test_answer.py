@@ -89,6 +89,13 @@ def test_what_the_index_does_not_hold_is_refused_with_the_reason(demo_index: Ind
     assert a.refused and not a.citations and says in a.answer
 
 
+def test_an_area_is_not_read_as_a_council_the_index_lacks(demo_index: Index) -> None:
+    # "it-området" ends in "råd": read as a council, it refused with "ingen referater fra it-områd".
+    a = answer_question(demo_index, "Hvad mente rådet om open source på it-området?")
+    check(demo_index, a)
+    assert not a.refused and "ingen referater fra" not in a.answer
+
+
 @needs_real
 def test_folded_question_on_one_meeting_is_answered_from_its_item(tmp_path: Path, real_embedder: Any) -> None:
     with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:

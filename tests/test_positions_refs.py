@@ -93,6 +93,10 @@ def test_council_names_and_which_are_missing() -> None:
     assert named_councils("Hvad sagde Økonomiudvalget om budgettet?") == ["Økonomiudvalg"]
     assert named_councils("Hvad mente rådet og udvalget?") == []
     assert named_councils("Hvad sagde Børne- og Ungeudvalget?") == ["Børne- og Ungeudvalg"]
+    # "område" ends in "råd" but names an area, not a council; nor do the verbs fraråde/tilråde.
+    assert named_councils("Hvad satte politikerne øverst blandt næste års ønsker på it-området?") == []
+    assert named_councils("Må man bygge lagerhaller i industriområdet syd for byen?") == []
+    assert named_councils("Hvad har Ældrerådet frarådet og tilrådet på ældreområdet?") == ["Ældreråd"]
     councils = ["It-Arkitekturråd", "Teknisk Udvalg"]
     assert missing_council("Hvad mente It-Arkitekturrådet om open source?", councils) is None
     assert missing_council("Hvad besluttede Teknisk Udvalg om busser?", councils) is None
