@@ -93,6 +93,27 @@ class Scorer:
                 texts.append(embedding_text(it.title, " ".join(pos)[:1500] or it.text[:1500]))
         return self.q @ self.embed(texts, "passage").T
 
+    def sentences(self, agg: str = "max") -> np.ndarray:
+        """Item score from its sentences' cosines (each embedded as "title: sentence"): the best one,
+        or the mean of the best two (``top2``). Sentences under 20 characters are left out."""
+        from chat_app.positions import item_sentences
+
+        texts, owner = [], []
+        for j, (_, it) in enumerate(self.items):
+            for x in item_sentences(it.text):
+                if len(x.text.strip()) >= 20:
+                    texts.append(f"{it.title}: {x.text.strip()}")
+                    owner.append(j)
+        sims = self.q @ self.embed(texts, "passage").T
+        rows = np.array(owner)
+        scores = np.full((len(self.questions), len(self.items)), -1.0)
+        for j in range(len(self.items)):
+            cols = np.flatnonzero(rows == j)
+            if len(cols):
+                best = -np.sort(-sims[:, cols], axis=1)
+                scores[:, j] = best[:, 0] if agg == "max" else best[:, :2].mean(axis=1)
+        return scores
+
     def feedback(self, k: int, beta: float) -> np.ndarray:
         """Pseudo-relevance feedback: the query moved towards its top ``k`` passages, then searched again."""
         chunks = [c for m in self.meetings for c in chunk_meeting(m)]
@@ -130,6 +151,11 @@ def run_variants(scorer: Scorer) -> list[VariantResult]:
         s.result("1.200 tegn + 0,5 × titel + første del", sizes[1200] + 0.5 * first),
         s.result("maks. over passage og resumé af holdninger/beslutning", np.maximum(sizes[1200], summ := s.second_vector("positions"))),
         s.result("1.200 tegn + 0,5 × resumé af holdninger/beslutning", sizes[1200] + 0.5 * summ),
+        s.result("bedste sætning (titel: sætning)", sent := s.sentences()),
+        s.result("middel af de to bedste sætninger", s.sentences("top2")),
+        s.result("1.200 tegn + 0,5 × bedste sætning", sizes[1200] + 0.5 * sent),
+        s.result("1.200 tegn + 1,0 × bedste sætning", sizes[1200] + 1.0 * sent),
+        s.result("1.200 tegn + 0,5 × bedste sætning + 0,5 × hele punktet", sizes[1200] + 0.5 * sent + 0.5 * item),
         s.result("pseudo-relevans-feedback (1 passage, 0,6)", s.feedback(1, 0.6)),
         s.result("pseudo-relevans-feedback (3 passager, 0,3)", s.feedback(3, 0.3)),
     ]
