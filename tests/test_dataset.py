@@ -410,6 +410,18 @@ def _items() -> dict[tuple[str, str], tuple[dict[str, object], str]]:
 
 
 @needs_corpus
+def test_probe_questions_point_at_items_of_the_kl_minutes() -> None:
+    # The probe set is measured on the KL minutes alone; every answerable one names an item there.
+    items = _items()
+    probe = load_questions(REPO / "eval" / "questions" / "probe-kl.jsonl")
+    assert len(probe) >= 20 and {q.split for q in probe} == {"test"}
+    for q in probe:
+        for e in q.expected:
+            assert [k for k, (f, _) in items.items() if k[0] == "it-arkitekturraadet" and matches(e, **f)], q.question  # type: ignore[arg-type]
+    assert sum(not q.expected for q in probe) >= 10
+
+
+@needs_corpus
 def test_real_expected_items_exist() -> None:
     items = _items()
     for q in load_questions(REAL_QUESTIONS):
