@@ -193,7 +193,8 @@ def measure_support(index: Index, query: str, hits: Sequence[Hit], where: Where 
                     scored: Sequence[Scored] = ()) -> Support:
     """The features of ``Support`` for a question and its hits (``scored``: sentences per hit)."""
     dense = index.search(query, k=10, mode="dense", where=where) if index.embedder is not None else []
-    sims = [h.similarity for h in dense]
+    # Ranked with each item's best sentence too; the features are the passages' own cosines, best first.
+    sims = sorted((h.similarity for h in dense), reverse=True)
     margin = sims[0] - float(np.mean(sims[1:])) if len(sims) >= 2 else 0.0
     words = index.query_evidence(query, _question_terms())
     total = sum(w.idf for w in words) or 1.0

@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from chat_app.prompt import sentences
-from ingest.parse import PART_HEADINGS
+from ingest.sentences import part_sentences
 
 Role = Literal["decision", "council", "proposal", "history", "discussion"]
 # Order of preference when choosing what opens an item's part of the answer.
@@ -25,7 +24,6 @@ ROLE_LABEL: dict[Role, str] = {
     "proposal": "Indstilling (forslaget til rådet/udvalget)",
     "history": "Tidligere forløb",
 }
-_HEADING = re.compile(r"^(?:" + "|".join(re.escape(h) for h in PART_HEADINGS) + r")\s*:?\s*$", re.I)
 _DECISION_PARTS = ("beslutning", "beslutninger", "konklusion")
 _PROPOSAL_PARTS = ("indstilling", "indstillinger", "beslutningspunkter", "forslag")
 _HISTORY_PARTS = ("sagsforløb", "tidligere beslutninger")
@@ -49,18 +47,7 @@ class Sentence:
 
 def item_sentences(text: str) -> list[Sentence]:
     """The item's sentences in order, each with its part and role."""
-    out: list[Sentence] = []
-    part = ""
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if _HEADING.match(stripped):
-            part = stripped.rstrip(":").strip()
-            continue
-        for s in sentences(stripped):
-            out.append(Sentence(s, part, role_of(s, part)))
-    return out
+    return [Sentence(s, part, role_of(s, part)) for part, s in part_sentences(text)]
 
 
 def role_of(sentence: str, part: str) -> Role:

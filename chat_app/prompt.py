@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ingest.records import Chunk
+from ingest.sentences import sentences  # noqa: F401  (re-exported: answers quote sentences)
 
 SYSTEM_PROMPT = (
     "Du er Rådgiver, en assistent for kommunale it-arkitekter og sekretariatsmedarbejdere. "
@@ -120,30 +121,6 @@ def check_reply(reply: str, n_sources: int) -> CheckedReply:
     text = re.sub(r"[ \t]+([.,;:])", r"\1", text).strip()
     declined = NOT_FOUND.lower().rstrip(".") in text.lower()
     return CheckedReply(text=text, cited=tuple(cited), removed=tuple(removed), says_not_found=declined)
-
-
-# A sentence ends at . ! ? before a capital, a quote or a digit, but not after a Danish abbreviation
-# ("Lokalplan nr. 1221", "jf. pkt. 2", "ca. 40").
-_ABBREVIATIONS = ("nr", "pkt", "jf", "ca", "kr", "bl.a", "f.eks", "mv", "evt", "inkl", "ekskl", "stk", "kap", "pga", "dvs")
-_SENTENCE_END = re.compile(
-    "".join(rf"(?<!\b{re.escape(v)}\.)" for a in _ABBREVIATIONS for v in (a, a.capitalize()))
-    + r"(?<=[.!?])\s+(?=[A-ZÆØÅ\"“(0-9])")
-
-
-def sentences(text: str) -> list[str]:
-    """Split text into sentences and list lines, each a verbatim substring of ``text``."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        start = 0
-        for m in _SENTENCE_END.finditer(line):
-            piece = line[start : m.start()].strip()
-            if piece:
-                out.append(piece)
-            start = m.end()
-        piece = line[start:].strip()
-        if piece:
-            out.append(piece)
-    return out
 
 
 def best_quote(passage: str, about: str, max_chars: int = 400) -> str:

@@ -13,10 +13,12 @@ from typing import Literal
 import numpy as np
 
 from index.store import Index, MeetingEntry
+from index.vector import SentenceRow
 from ingest.chunk import chunk_meeting
 from ingest.parse import NotMinutes, parse_meeting
 from ingest.read import MAX_FILE_BYTES, ReadError, read_document
 from ingest.records import Chunk, Meeting
+from ingest.sentences import index_sentences
 
 Status = Literal["ny", "uændret", "opdateret", "fejl"]
 
@@ -77,12 +79,27 @@ class PreparedMeeting:
     chunks: tuple[Chunk, ...]
     path: Path | None = None
     replaces: bool = False
+    sentences: tuple[tuple[SentenceRow, str], ...] = ()  # each with the text its vector is made of
 
 
 def prepare_meeting(index: Index, meeting: Meeting, path: Path | None = None) -> PreparedMeeting:
-    """Chunk a meeting with the index's settings."""
+    """Chunk a meeting with the index's settings, and list the sentences that get vectors."""
     return PreparedMeeting(meeting, tuple(chunk_meeting(meeting, index.chunking)), path,
-                           replaces=meeting.source in index.manifest.committed())
+                           replaces=meeting.source in index.manifest.committed(),
+                           sentences=meeting_sentences(meeting))
+
+
+def meeting_sentences(meeting: Meeting) -> tuple[tuple[SentenceRow, str], ...]:
+    """Every item's sentences as embedded ("title: sentence"), numbered per section, so ids stay unique
+    even where a parse gave two items one section number."""
+    out: list[tuple[SentenceRow, str]] = []
+    count: dict[str, int] = {}
+    for it in meeting.items:
+        for text in index_sentences(it.title, it.text):
+            n = count.get(it.section, 0)
+            count[it.section] = n + 1
+            out.append((SentenceRow.of(meeting.source, meeting.content_hash, it.section, n), text))
+    return tuple(out)
 
 
 def prepare_file(
@@ -196,7 +213,7 @@ def _write_in_batches(index: Index, tasks: Iterable[Task], batch_passages: int, 
 
             def on_embedded(done: int, total: int) -> None:
                 # The last tenth of a batch's share is the write; the fraction reaches it when written.
-                desc = (f"Indlejrer passage {done} af {total} ({names})" if done < total
+                desc = (f"Indlejrer tekststykke {done} af {total} ({names})" if done < total
                         else f"Gemmer {len(named)} {'møde' if len(named) == 1 else 'møder'} i indekset ({names})")
                 progress(start + size * 0.9 * done / total, desc)
 
@@ -226,7 +243,10 @@ def write_prepared(index: Index, batch: Sequence[PreparedMeeting],
     if not batch:
         return []
     assert index.embedder is not None
-    texts = [embedding_text(c.title, c.text) for p in batch for c in p.chunks]
+    # Passages and sentences in one call: sentence-transformers sorts a call by length, so the short
+    # sentences batch together instead of padding to the passages' length.
+    passages = [embedding_text(c.title, c.text) for p in batch for c in p.chunks]
+    texts = passages + [text for p in batch for _, text in p.sentences]
     if on_embedded is None:
         vectors = index.embedder.embed(texts, "passage")
     else:  # in steps, saying how far it got (passages are independent: the vectors are the same)
@@ -239,11 +259,13 @@ def write_prepared(index: Index, batch: Sequence[PreparedMeeting],
     old = index.manifest.committed()
     announced = tuple((p.meeting.source, p.meeting.content_hash) for p in batch)
     index.commit(replace(index.manifest, pending=index.manifest.pending + announced))
-    start = 0
+    start, sent = 0, len(passages)
     for p in batch:
-        _write_meeting(index, p.meeting, p.chunks, vectors[start : start + len(p.chunks)])
+        _write_meeting(index, p.meeting, p.chunks, vectors[start : start + len(p.chunks)],
+                       p.sentences, vectors[sent : sent + len(p.sentences)])
         start += len(p.chunks)
-    entries = {p.meeting.source: _entry(p.meeting, len(p.chunks)) for p in batch}
+        sent += len(p.sentences)
+    entries = {p.meeting.source: _entry(p.meeting, len(p.chunks), len(p.sentences)) for p in batch}
     meetings = tuple(m for m in index.manifest.meetings if m.source not in entries) + tuple(entries.values())
     pending = tuple(x for x in index.manifest.pending if x not in announced)
     index.commit(replace(index.manifest, meetings=meetings, pending=pending, generation=index.manifest.generation + 1))
@@ -254,15 +276,17 @@ def write_prepared(index: Index, batch: Sequence[PreparedMeeting],
     return [(len(p.meeting.items), len(p.chunks)) for p in batch]
 
 
-def _write_meeting(index: Index, meeting: Meeting, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-    """Write one meeting's passages and its items' full texts (not yet committed)."""
+def _write_meeting(index: Index, meeting: Meeting, chunks: Sequence[Chunk], vectors: np.ndarray,
+                   sentences: Sequence[tuple[SentenceRow, str]] = (), sentence_vectors: np.ndarray | None = None) -> None:
+    """Write one meeting's passages, its items' full texts and its sentence vectors (not yet committed)."""
     first_chunk: dict[str, Chunk] = {}
     for c in chunks:
         first_chunk.setdefault(c.section, c)
-    index.store.add(chunks, vectors, [(it, first_chunk[it.section]) for it in meeting.items if it.section in first_chunk])
+    index.store.add(chunks, vectors, [(it, first_chunk[it.section]) for it in meeting.items if it.section in first_chunk],
+                    [row for row, _ in sentences], sentence_vectors)
 
 
-def _entry(meeting: Meeting, n_chunks: int) -> MeetingEntry:
+def _entry(meeting: Meeting, n_chunks: int, n_sentences: int | None = None) -> MeetingEntry:
     return MeetingEntry(
         source=meeting.source,
         content_hash=meeting.content_hash,
@@ -271,6 +295,7 @@ def _entry(meeting: Meeting, n_chunks: int) -> MeetingEntry:
         title=meeting.title,
         items=len(meeting.items),
         chunks=n_chunks,
+        sentences=n_sentences,
         participants=meeting.participants,
         absent=meeting.absent,
     )

@@ -6,6 +6,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
+
 K = TypeVar("K", bound=Hashable)
 
 
@@ -21,6 +23,22 @@ def reciprocal_rank_fusion(
             scores[key] = scores.get(key, 0.0) + w / (k + rank)
             first_seen.setdefault(key, len(first_seen))
     return sorted(scores.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))
+
+
+def with_item_best(scores: Sequence[tuple[K, float]], item_of: dict[K, int], item_best: dict[int, float],
+                   weight: float) -> list[tuple[K, float]]:
+    """Each candidate's score plus ``weight`` times the best sentence cosine of its item, best first (ties
+    keep their order). A candidate whose item has no sentence vector counts its own score instead."""
+    out = [(key, s + weight * item_best.get(item_of[key], s)) for key, s in scores]
+    return sorted(out, key=lambda kv: -kv[1])
+
+
+def segment_max(values: np.ndarray, lengths: Sequence[int]) -> list[float]:
+    """The maximum of each consecutive segment of ``values`` (segment lengths given, each at least 1)."""
+    if not len(lengths):
+        return []
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    return [float(v) for v in np.maximum.reduceat(values, starts)]
 
 
 def group_best(ranked: Sequence[tuple[K, float]], group_of: dict[K, str]) -> list[tuple[str, K, float]]:

@@ -22,7 +22,16 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from index.embed import vector_family
-from index.fuse import AdaptiveFusion, QueryFeatures, adaptive_weight, group_best, reciprocal_rank_fusion, score_fusion
+from index.fuse import (
+    AdaptiveFusion,
+    QueryFeatures,
+    adaptive_weight,
+    group_best,
+    reciprocal_rank_fusion,
+    score_fusion,
+    segment_max,
+    with_item_best,
+)
 from index.lexical import TOKENIZER_VERSION, Bm25, LexicalOptions, tokenize
 from index.vector import StoreUnavailable, VectorStore, Where, date_num, from_metadata, to_metadata
 from ingest.chunk import ChunkSettings
@@ -56,8 +65,16 @@ SENTENCE_CACHE = 20_000  # sentence vectors kept per open index (384 floats each
 # Saved BM25 indexes (derived, safe to delete) inside the data directory.
 LEXICAL_DIR = "lexical"
 # 3: the saved folder also holds the passage vectors (vectors.npy) and the chunks (chunks.npy), row for row
-# with rows.json.
-DERIVED_FORMAT = 3
+# with rows.json. 4: and the sentence vectors, grouped by item (sentence_vectors.npy, sentence_bounds.npy,
+# row_items.npy).
+DERIVED_FORMAT = 4
+# The dense side scores an item by its best passage plus this much of its best sentence ("title: sentence",
+# one vector each, written at ingest). A question in other words than the item's usually matches one
+# sentence better than a 1,200-character passage. Chosen on the dev halves (eval/variants.py, dense, no
+# routing; docs/eval/variants-*-dev.md): hit@1 real 0.70 -> 0.74, demo 0.77 -> 0.79 (0.25 and 1.0 moved
+# less, the best sentence alone or the mean of the best two lost on demo). Test: real 0.84 -> 0.84
+# (MRR 0.874 -> 0.879), demo 0.76 -> 0.76 with hit@3 0.89 -> 0.95.
+SENTENCE_WEIGHT = 0.5
 # Up to this many passages the dense side is an exact dot product over those saved vectors: a cold CLI
 # search reads one matrix instead of loading chromadb's HNSW index (0.11-0.15 s of 1.06 s at 10,000
 # passages, measured), warm searches skip a chromadb query, and the nearest passages are exact, not
@@ -99,6 +116,7 @@ class MeetingEntry:
     chunks: int
     participants: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
+    sentences: int | None = None  # sentence vectors written; None: ingested before there were any
 
 
 @dataclass(frozen=True)
@@ -129,7 +147,8 @@ class Manifest:
             "meetings": [
                 {"source": m.source, "content_hash": m.content_hash, "council": m.council,
                  "meeting_date": m.meeting_date, "title": m.title, "items": m.items, "chunks": m.chunks,
-                 "participants": list(m.participants), "absent": list(m.absent)}
+                 "participants": list(m.participants), "absent": list(m.absent),
+                 **({"sentences": m.sentences} if m.sentences is not None else {})}
                 for m in self.meetings
             ],
             "pending": [list(p) for p in self.pending],
@@ -199,6 +218,25 @@ class Derived:
     metas: list[dict[str, Any]]
     vectors: np.ndarray | None
     chunks: Sequence[Chunk] | None = None  # the rows themselves; None: read them from chromadb
+    # Sentence vectors grouped by item: item i's are rows sentence_bounds[i]:sentence_bounds[i + 1];
+    # row_items[pos] is the item of passage row pos. None above EXACT_DENSE_MAX passages.
+    row_items: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
+    sentence_bounds: np.ndarray | None = None
+
+    def item_best(self, qvec: np.ndarray, rows: Sequence[int]) -> tuple[dict[int, int], dict[int, float]]:
+        """The items of passage ``rows`` (row -> item), and each such item's best sentence cosine to ``qvec``
+        (items without sentence vectors left out)."""
+        if self.row_items is None or self.sentence_vectors is None or self.sentence_bounds is None:
+            return {}, {}
+        item_of = {pos: int(self.row_items[pos]) for pos in rows}
+        bounds = self.sentence_bounds
+        items = [i for i in dict.fromkeys(item_of.values()) if bounds[i + 1] > bounds[i]]
+        if not items:
+            return item_of, {}
+        picked = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in items])
+        sims = np.asarray(self.sentence_vectors[picked], dtype=np.float32) @ qvec.astype(np.float32)
+        return item_of, dict(zip(items, segment_max(sims, [int(bounds[i + 1] - bounds[i]) for i in items])))
 
 
 class SavedChunks(Sequence[Chunk]):
@@ -510,8 +548,14 @@ class Index:
         sims = derived.vectors @ qvec.astype(np.float32) if qvec is not None and derived.vectors is not None else None
         dense = _top(sims, pool, keep) if sims is not None and mode != "lexical" else []
         lex = self._lexical(query, pool, where) if mode != "dense" else []
-        ranked = self._fuse(query, mode, dense, lex, {} if sims is None else
-                            {pos: float(sims[pos]) for pos, _ in lex})
+        lex_sims = {} if sims is None else {pos: float(sims[pos]) for pos, _ in lex}
+        if qvec is not None and SENTENCE_WEIGHT and mode != "lexical" and derived.sentence_vectors is not None \
+                and len(derived.sentence_vectors):
+            # Each candidate item also counts its best sentence (the hit's similarity stays the passage's).
+            item_of, best = derived.item_best(qvec, [pos for pos, _ in dense] + list(lex_sims))
+            dense = with_item_best(dense, item_of, best, SENTENCE_WEIGHT)
+            lex_sims = dict(with_item_best(list(lex_sims.items()), item_of, best, SENTENCE_WEIGHT))
+        ranked = self._fuse(query, mode, dense, lex, lex_sims)
         groups = group_best(ranked, {pos: _meta_key(derived.metas[pos]) for pos, _ in ranked})[:k]
         if derived.chunks is not None:
             found = {derived.ids[pos]: derived.chunks[pos] for _, pos, _ in groups}
@@ -612,7 +656,21 @@ class Index:
                 vectors.append(vector)
                 chunks.append(c)
         matrix = (np.stack(vectors) if vectors else np.zeros((0, self.manifest.dimension), np.float32)) if exact else None
-        return Derived(Bm25(texts, options=self.lexical_options), ids, metas, matrix, chunks if exact else None)
+        bm25 = Bm25(texts, options=self.lexical_options)
+        if not exact:
+            return Derived(bm25, ids, metas, matrix, None)
+        items: dict[str, int] = {}
+        row_items = np.array([items.setdefault(_meta_key(m), len(items)) for m in metas], dtype=np.int32)
+        found: list[tuple[int, int, np.ndarray]] = []
+        for row, vector in self.store.get_sentences():
+            item = items.get(f"{row.source}#{row.section}")
+            if item is not None and committed.get(row.source) == row.content_hash:
+                found.append((item, row.n, vector))
+        found.sort(key=lambda f: (f[0], f[1]))
+        counts = np.bincount(np.array([f[0] for f in found], dtype=np.int64), minlength=len(items))
+        bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        svecs = np.stack([f[2] for f in found]) if found else np.zeros((0, self.manifest.dimension), np.float32)
+        return Derived(bm25, ids, metas, matrix, chunks, row_items, svecs.astype(np.float32), bounds)
 
     def _lexical_folder(self) -> Path | None:
         """Where this index's saved BM25 lives: named by a hash of everything it is derived from."""
@@ -672,6 +730,13 @@ def _load_derived(folder: Path, options: LexicalOptions, dimension: int, exact: 
             chunks = SavedChunks(folder)
             if vectors.shape != (len(ids), dimension) or vectors.dtype != np.float32 or len(chunks) != len(ids):
                 return None
+            row_items = np.load(folder / "row_items.npy", mmap_mode="r")
+            svecs = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
+            bounds = np.load(folder / "sentence_bounds.npy")
+            if row_items.shape != (len(ids),) or svecs.shape[1:] != (dimension,) or int(bounds[-1]) != len(svecs):
+                return None
+            return Derived(Bm25.load(folder, len(ids), options), ids, rows["metas"], vectors, chunks,
+                           row_items, svecs, bounds)
         return Derived(Bm25.load(folder, len(ids), options), ids, rows["metas"], vectors, chunks)
     except Exception:  # missing, half-deleted by another process, or from another bm25s: rebuild
         return None
@@ -688,6 +753,10 @@ def _save_derived(folder: Path, derived: Derived) -> None:
         if derived.vectors is not None and derived.chunks is not None:
             np.save(tmp / "vectors.npy", np.ascontiguousarray(derived.vectors, dtype=np.float32))
             SavedChunks.save(tmp, derived.chunks)
+            if derived.row_items is not None and derived.sentence_vectors is not None and derived.sentence_bounds is not None:
+                np.save(tmp / "row_items.npy", np.asarray(derived.row_items, dtype=np.int32))
+                np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(derived.sentence_vectors, dtype=np.float32))
+                np.save(tmp / "sentence_bounds.npy", np.asarray(derived.sentence_bounds, dtype=np.int64))
         (tmp / "rows.json").write_text(json.dumps({"ids": derived.ids, "metas": derived.metas}, ensure_ascii=False),
                                        encoding="utf-8")
         try:

@@ -18,6 +18,8 @@ from ingest.records import AgendaItem, Chunk
 CHUNKS = "raadgiver-chunks"
 ITEMS = "raadgiver-items"
 MANIFEST = "raadgiver-manifest"
+# One vector per sentence of each item ("title: sentence"): search adds the best one to its item's passages.
+SENTENCES = "raadgiver-sentences"
 
 
 class StoreUnavailable(Exception):
@@ -131,6 +133,21 @@ def item_id(source: str, content_hash: str, section: str) -> str:
 
 
 @dataclass(frozen=True)
+class SentenceRow:
+    """One sentence vector's record: which item of which version of which file, and its position there."""
+
+    id: str
+    source: str
+    content_hash: str
+    section: str
+    n: int
+
+    @staticmethod
+    def of(source: str, content_hash: str, section: str, n: int) -> SentenceRow:
+        return SentenceRow(f"{item_id(source, content_hash, section)}-s{n}", source, content_hash, section, n)
+
+
+@dataclass(frozen=True)
 class StoredItem:
     """An agenda item's full text and fields, as stored."""
 
@@ -155,6 +172,12 @@ class VectorStore:
             CHUNKS, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
         self.items = client.get_or_create_collection(ITEMS, embedding_function=None)
+        # Never queried through its HNSW graph (search reads the vectors into the derived files), so
+        # the graph chromadb keeps anyway is built as cheaply as it allows.
+        self.sentences = client.get_or_create_collection(
+            SENTENCES, configuration={"hnsw": {"space": "cosine", "ef_construction": 16, "max_neighbors": 4}},
+            embedding_function=None,
+        )
         self._manifest = client.get_or_create_collection(MANIFEST, embedding_function=None)
         self.max_batch = int(client.get_max_batch_size())
 
@@ -226,10 +249,21 @@ class VectorStore:
 
     # ------------------------------------------------------------------ writes
 
-    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, items: Sequence[tuple[AgendaItem, Chunk]]) -> None:
-        """Add one meeting's chunks (with vectors) and its items' full texts."""
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray, items: Sequence[tuple[AgendaItem, Chunk]],
+            sentences: Sequence[SentenceRow] = (), sentence_vectors: np.ndarray | None = None) -> None:
+        """Add one meeting's chunks (with vectors), its items' full texts and its sentence vectors."""
         try:
             self._add(chunks, vectors, items)
+            if sentences:
+                assert sentence_vectors is not None and len(sentence_vectors) == len(sentences)
+                for start in range(0, len(sentences), self.max_batch):
+                    part = sentences[start : start + self.max_batch]
+                    self.sentences.upsert(
+                        ids=[r.id for r in part],
+                        embeddings=sentence_vectors[start : start + len(part)].astype(np.float32).tolist(),
+                        metadatas=[{"source": r.source, "content_hash": r.content_hash, "section": r.section,
+                                    "n": r.n} for r in part],
+                    )
         except Exception as exc:  # chromadb wraps a full disk in its own InternalError
             raise _store_error(exc, writing=True) from exc
 
@@ -281,6 +315,7 @@ class VectorStore:
             where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
         self.chunks.delete(where=where)
         self.items.delete(where=where)
+        self.sentences.delete(where=where)
 
     # ------------------------------------------------------------------ reads
 
@@ -332,6 +367,19 @@ class VectorStore:
         while True:
             got = self.chunks.get(where=w, include=include, limit=batch, offset=offset)  # type: ignore[arg-type]
             yield got
+            if len(got["ids"]) < batch:
+                return
+            offset += batch
+
+    def get_sentences(self, batch: int = 5000) -> Iterator[tuple[SentenceRow, np.ndarray]]:
+        """Every sentence row with its stored unit vector, in pages (what the derived files are built from)."""
+        offset = 0
+        while True:
+            got = self.sentences.get(include=["metadatas", "embeddings"], limit=batch, offset=offset)  # type: ignore[list-item]
+            embs = got.get("embeddings")
+            for i, m, e in zip(got["ids"], got["metadatas"] or [], [] if embs is None else embs, strict=True):
+                yield (SentenceRow(i, str(m["source"]), str(m["content_hash"]), str(m["section"]), int(m["n"])),  # type: ignore[arg-type]
+                       np.asarray(e, dtype=np.float32))
             if len(got["ids"]) < batch:
                 return
             offset += batch

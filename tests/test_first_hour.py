@@ -208,9 +208,9 @@ def test_ingest_reports_progress_per_file_and_per_embedding_step(tmp_path: Path)
     assert [r.status for r in results] == ["ny", "fejl", "ny", "ny"]
     reads = [d for _, d in seen if d.startswith("Læser ")]
     assert reads == [f"Læser {p.name} (fil {n} af 4)" for n, p in enumerate(paths, start=1)]
-    steps = [d for _, d in seen if d.startswith("Indlejrer passage ")]
+    steps = [d for _, d in seen if d.startswith("Indlejrer tekststykke ")]
     # The first two files share a batch (over 70 passages), embedded in steps of EMBED_PROGRESS_STEP.
-    assert any(d.startswith(f"Indlejrer passage {EMBED_PROGRESS_STEP} af ") and "referat-0.txt, referat-1.txt" in d
+    assert any(d.startswith(f"Indlejrer tekststykke {EMBED_PROGRESS_STEP} af ") and "referat-0.txt, referat-1.txt" in d
                for d in steps), steps
     assert any(d.startswith("Gemmer ") for _, d in seen)
     fractions = [f for f, _ in seen]

@@ -264,3 +264,26 @@ def test_a_saved_index_scores_as_bm25s_does_without_importing_it(tmp_path: Path)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "[]"
+
+
+def test_an_items_best_sentence_adds_to_each_of_its_passages() -> None:
+    from index.fuse import with_item_best
+
+    scores = [("a", 0.80), ("b", 0.78), ("c", 0.70)]
+    # a: 0.80 + 0.5·0.60 = 1.10; b: 0.78 + 0.5·0.90 = 1.23; c (same item as b): 0.70 + 0.45 = 1.15
+    got = with_item_best(scores, {"a": 0, "b": 1, "c": 1}, {0: 0.60, 1: 0.90}, 0.5)
+    assert [k for k, _ in got] == ["b", "c", "a"]
+    assert [v for _, v in got] == pytest.approx([1.23, 1.15, 1.10])
+    # An item without sentence vectors counts the passage's own score: 0.5 + 0.5·0.5.
+    assert with_item_best([("x", 0.5)], {"x": 7}, {}, 0.5) == [("x", 0.75)]
+    assert with_item_best(scores, {"a": 0, "b": 1, "c": 1}, {0: 0.6}, 0.0) == scores
+
+
+def test_segment_max_takes_each_consecutive_segments_maximum() -> None:
+    import numpy as np
+
+    from index.fuse import segment_max
+
+    assert segment_max(np.array([0.1, 0.5, 0.3, 0.9, 0.2]), [2, 1, 2]) == pytest.approx([0.5, 0.3, 0.9])
+    assert segment_max(np.array([0.4]), [1]) == pytest.approx([0.4])
+    assert segment_max(np.zeros(0), []) == []

@@ -63,7 +63,10 @@ def test_saved_bm25_is_keyed_by_folding_and_tokenizer_version(index: Index, monk
     assert _titles(index, "aavej")[0] == "Cykelstier langs Åvej"
 
 
-def test_adaptive_fusion_lifts_the_lexical_side_for_a_name(index: Index) -> None:
+def test_adaptive_fusion_lifts_the_lexical_side_for_a_name(index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.store as store
+
+    monkeypatch.setattr(store, "SENTENCE_WEIGHT", 0.0)  # the fusion alone: score = cosine + lexical part
     index.fusion = AdaptiveFusion(base=0.01, name_gain=0.49, cap=1.0)
     top = index.search("Sand ved Fjordparken", k=3, mode="hybrid")[0]
     # A capitalised word inside the question: weight 0.01 + 0.49; the best BM25 passage gets all of it.

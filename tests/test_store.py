@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 
 from index.build import embedding_text, ingest_file, ingest_files, ingest_paths
-from index.store import DirLock, Index, IndexBusy, IndexCorrupt, IndexMismatch, NoIndex, open_index
+from index.store import SENTENCE_WEIGHT, DirLock, Index, IndexBusy, IndexCorrupt, IndexMismatch, NoIndex, open_index
 from index.vector import Where, date_num, from_metadata, to_metadata
 from ingest.chunk import chunk_meeting
 from ingest.parse import parse_meeting
 from ingest.read import read_document
 from ingest.records import Chunk
+from ingest.sentences import index_sentences
 from tests.badfiles import generated_minutes, miljo_text
 from tests.conftest import IT_ARK, REPO, Raadgiver, needs_real
 
@@ -105,10 +106,16 @@ def test_lexical_search_needs_no_embedder(built: tuple[Path, list[Path]]) -> Non
 def test_dense_search_finds_a_passage_by_its_own_text(index: Index) -> None:
     # HashEmbedder maps equal texts to equal vectors, so cosine 1.0 tells direction and scale are right.
     target = next(c for c in index.store.get_chunks() if c.title == "Vinterbekæmpelse på stierne")
-    hits = index.search(embedding_text(target.title, target.text), k=3, mode="dense")
+    query = embedding_text(target.title, target.text)
+    hits = index.search(query, k=3, mode="dense")
     assert hits[0].chunk.id == target.id
     assert hits[0].similarity == pytest.approx(1.0, abs=1e-5)
-    assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+    # The item is ranked by its passage plus SENTENCE_WEIGHT times its best sentence, embedded here anew.
+    item = index.item_text(target)
+    sents = index.embedder.embed(index_sentences(target.title, item), "passage")  # type: ignore[union-attr]
+    best = float(np.max(sents @ index.embedder.embed([query], "query")[0]))  # type: ignore[union-attr]
+    assert 0.0 < best < 1.0
+    assert hits[0].score == pytest.approx(1.0 + SENTENCE_WEIGHT * best, abs=1e-5)
     assert all(h.score <= hits[0].score for h in hits)
 
 
@@ -372,10 +379,12 @@ def test_batched_ingest_shares_embed_calls_and_equals_one_file_at_a_time(tmp_pat
         results = list(ingest_files(ix, order, batch_passages=20))
         batched_items = ix.store.get_items()
         batched_counts = ix.manifest.counts
+        sentences = sum(m.sentences or 0 for m in ix.manifest.meetings)
+        assert sentences == ix.store.sentences.count() > 0
     assert [r.path for r in results] == order
     assert [r.status for r in results] == ["ny"] * 3 + ["fejl"] + ["ny"] * 5 + ["uændret"]
     passages = sum(r.chunks for r in results[:-1])
-    assert sum(counting.calls) == passages  # every passage embedded once
+    assert sum(counting.calls) == passages + sentences  # every passage and sentence embedded once
     assert len(counting.calls) < 8 and max(counting.calls) >= 20  # several meetings share a call
     single = CountingEmbedder(hash_embedder)
     with open_index(tmp_path / "single", single, create=True, write=True) as ix:  # type: ignore[arg-type]
@@ -384,6 +393,47 @@ def test_batched_ingest_shares_embed_calls_and_equals_one_file_at_a_time(tmp_pat
         assert ix.manifest.counts == batched_counts
         assert ix.store.get_items() == batched_items
     assert len(single.calls) == 8
+
+
+def test_sentence_vectors_follow_their_file_and_group_by_item(tmp_path: Path, hash_embedder: object) -> None:
+    paths = write_corpus(tmp_path / "in")
+    db = tmp_path / "db"
+
+    def stored(ix: Index) -> list[dict[str, Any]]:
+        return ix.store.sentences.get(include=["metadatas"])["metadatas"]  # type: ignore[return-value]
+
+    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths[:2])
+        rows = stored(ix)
+        assert len(rows) == sum(m.sentences or 0 for m in ix.manifest.meetings) > 0
+        derived = ix.derived()
+        assert derived.sentence_bounds is not None and derived.row_items is not None
+        assert int(derived.sentence_bounds[-1]) == len(rows)
+        # Every item with a passage has its sentences, in one block: the items of the rows, in order.
+        items = {f"{m['source']}#{m['section']}" for m in derived.metas}
+        assert len(derived.sentence_bounds) == len(items) + 1 == int(max(derived.row_items)) + 2
+        # A changed file: its old sentence vectors go with its old passages.
+        text = paths[0].read_text(encoding="utf-8")
+        assert "madaffald" in text
+        paths[0].write_text(text.replace("madaffald", "haveaffald"), encoding="utf-8")
+        assert [r.status for r in ingest_paths(ix, paths[:1])] == ["opdateret"]
+        new_hash = next(m.content_hash for m in ix.manifest.meetings if m.source == str(paths[0].resolve()))
+        mine = [m for m in stored(ix) if m["source"] == str(paths[0].resolve())]
+        assert mine and {m["content_hash"] for m in mine} == {new_hash}
+        assert len(stored(ix)) == sum(m.sentences or 0 for m in ix.manifest.meetings)
+
+
+def test_an_index_without_sentence_vectors_ranks_by_its_passages_alone(tmp_path: Path, hash_embedder: object,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.build as build
+
+    # What an index ingested before sentence vectors existed holds: passages and items only.
+    monkeypatch.setattr(build, "meeting_sentences", lambda meeting: ())
+    with open_index(tmp_path / "db", hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, write_corpus(tmp_path / "in"))
+        assert ix.store.sentences.count() == 0
+        hits = ix.search("vinterbekæmpelse på stierne", k=3, mode="dense")
+        assert hits and all(h.score == pytest.approx(h.similarity) for h in hits)
 
 
 def test_saved_bm25_is_reused_and_follows_every_change(tmp_path: Path, hash_embedder: object,
@@ -530,10 +580,15 @@ def test_exact_dense_side_ranks_as_chromadbs_hnsw_and_a_search_never_reads_the_c
             return [[(h.chunk.id, h.score, h.similarity) for h in ix.search(q, k=5, mode=mode, where=w)]
                     for q in queries for w in wheres for mode in ("hybrid", "dense", "lexical")]
 
+    with_sentences = results()
+    # Above EXACT_DENSE_MAX the sentence vectors are not loaded (they would be several times the passages'
+    # memory): the dense sides compare without them.
+    monkeypatch.setattr(store, "SENTENCE_WEIGHT", 0.0)
     exact = results()
     monkeypatch.setattr(store, "EXACT_DENSE_MAX", 0)  # what an index above it does: chromadb's HNSW answers
     hnsw = results()
     monkeypatch.undo()
+    assert with_sentences != exact  # the sentence term moves scores (and here and there a ranking)
     assert sum(1 for r in exact if r) > 20
     for got, want in zip(exact, hnsw, strict=True):
         assert [cid for cid, _, _ in got] == [cid for cid, _, _ in want]
@@ -551,6 +606,6 @@ def test_exact_dense_side_ranks_as_chromadbs_hnsw_and_a_search_never_reads_the_c
                 raise AssertionError(f"the chunk collection was read ({name})")
 
         ix.store.chunks = NoReads()  # type: ignore[assignment]
-        assert [h.chunk.id for h in ix.search(queries[0], k=5)] == [cid for cid, _, _ in exact[0]]
+        assert [h.chunk.id for h in ix.search(queries[0], k=5)] == [cid for cid, _, _ in with_sentences[0]]
         named = ix.search("Hvad skete der i sag 25/0456?", k=3)  # a direct reference: listed from the saved rows
         assert named and named[0].chunk.case_number == "25/0456"

@@ -719,7 +719,7 @@ def test_browser_upload_progress_moves_once_and_names_the_file(served: Served, b
     # The page samples progress as the server sends it; on a busy machine it may skip a step, so the
     # per-step reports are checked in test_first_hour (ingest_files' callback) and here only that the
     # bar says what it embeds and moves forward.
-    assert any(t.startswith(("Indlejrer passage ", "Gemmer ")) for t in texts), texts  # past reading the files
+    assert any(t.startswith(("Indlejrer tekststykke ", "Gemmer ")) for t in texts), texts  # past reading the files
     percents = [float(m.group(1)) for t in texts if (m := re.search(r" - ([\d.]+)%$", t))]
     assert len(set(percents)) >= 2 and percents == sorted(percents), percents
     page.context.close()
