@@ -232,7 +232,7 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
             _undated_note(index.undated_left_out(where))
     if as_json:
         click.echo(json.dumps([
-            {"rank": h.rank, "score": round(h.score, 6), "council": h.chunk.council,
+            {"rank": h.rank, "score": round(h.score, 6), "similarity": round(h.similarity, 6), "council": h.chunk.council,
              "meeting_date": h.chunk.meeting_date.isoformat() if h.chunk.meeting_date else None,
              "section": h.chunk.section, "title": h.chunk.title, "case_number": h.chunk.case_number,
              "source": h.chunk.source, "text": h.chunk.text}

@@ -95,7 +95,8 @@ class Scorer:
 
     def sentences(self, agg: str = "max") -> np.ndarray:
         """Item score from its sentences' cosines (each embedded as "title: sentence"): the best one,
-        or the mean of the best two (``top2``). Sentences under 20 characters are left out."""
+        or the mean of the best two (``top2``); 0 for an item without any. Sentences under 20 characters
+        are left out."""
         from chat_app.positions import item_sentences
 
         texts, owner = [], []
@@ -106,7 +107,7 @@ class Scorer:
                     owner.append(j)
         sims = self.q @ self.embed(texts, "passage").T
         rows = np.array(owner)
-        scores = np.full((len(self.questions), len(self.items)), -1.0)
+        scores = np.zeros((len(self.questions), len(self.items)))  # no sentence: nothing added (as the index)
         for j in range(len(self.items)):
             cols = np.flatnonzero(rows == j)
             if len(cols):
@@ -136,7 +137,7 @@ def run_variants(scorer: Scorer) -> list[VariantResult]:
     s = scorer
     sizes = {n: s.passages(ChunkSettings(n, max(80, n // 8))) for n in (400, 600, 800, 1200, 2000)}
     item, title = s.whole_items(), s.whole_items(title_only=True)
-    out = [s.result("passager à 1.200 tegn, bedste passage (Rådgivers valg)", sizes[1200])]
+    out = [s.result("passager à 1.200 tegn, bedste passage (Rådgivers valg før sætningsvektorerne)", sizes[1200])]
     out += [s.result(f"passager à {n} tegn", sizes[n]) for n in (400, 600, 800, 2000)]
     out += [
         s.result("1.200 tegn, bedste + 0,3 × næstbedste passage", s.passages(ChunkSettings(), agg="top2")),
@@ -153,7 +154,7 @@ def run_variants(scorer: Scorer) -> list[VariantResult]:
         s.result("1.200 tegn + 0,5 × resumé af holdninger/beslutning", sizes[1200] + 0.5 * summ),
         s.result("bedste sætning (titel: sætning)", sent := s.sentences()),
         s.result("middel af de to bedste sætninger", s.sentences("top2")),
-        s.result("1.200 tegn + 0,5 × bedste sætning", sizes[1200] + 0.5 * sent),
+        s.result("1.200 tegn + 0,5 × bedste sætning (Rådgivers valg)", sizes[1200] + 0.5 * sent),
         s.result("1.200 tegn + 1,0 × bedste sætning", sizes[1200] + 1.0 * sent),
         s.result("1.200 tegn + 0,5 × bedste sætning + 0,5 × hele punktet", sizes[1200] + 0.5 * sent + 0.5 * item),
         s.result("pseudo-relevans-feedback (1 passage, 0,6)", s.feedback(1, 0.6)),

@@ -26,10 +26,11 @@ def reciprocal_rank_fusion(
 
 
 def with_item_best(scores: Sequence[tuple[K, float]], item_of: dict[K, int], item_best: dict[int, float],
-                   weight: float) -> list[tuple[K, float]]:
+                   weight: float, missing: float | None = None) -> list[tuple[K, float]]:
     """Each candidate's score plus ``weight`` times the best sentence cosine of its item, best first (ties
-    keep their order). A candidate whose item has no sentence vector counts its own score instead."""
-    out = [(key, s + weight * item_best.get(item_of[key], s)) for key, s in scores]
+    keep their order). A candidate whose item has no sentence vector counts ``missing`` instead, or, when
+    that is None, its own score."""
+    out = [(key, s + weight * item_best.get(item_of[key], s if missing is None else missing)) for key, s in scores]
     return sorted(out, key=lambda kv: -kv[1])
 
 

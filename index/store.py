@@ -184,6 +184,12 @@ class Manifest:
         return dict(self._committed)
 
     @cached_property
+    def all_with_sentences(self) -> bool:
+        """Every meeting was ingested with sentence vectors (an item without any then has no sentence to
+        rank by); False while meetings from before them remain."""
+        return all(m.sentences is not None for m in self.meetings)
+
+    @cached_property
     def _committed(self) -> dict[str, str]:
         return {m.source: m.content_hash for m in self.meetings}
 
@@ -552,9 +558,12 @@ class Index:
         if qvec is not None and SENTENCE_WEIGHT and mode != "lexical" and derived.sentence_vectors is not None \
                 and len(derived.sentence_vectors):
             # Each candidate item also counts its best sentence (the hit's similarity stays the passage's).
+            # An item without a sentence of 20 characters ("Eventuelt: Intet.") gets nothing; in an index
+            # that still holds meetings from before sentence vectors, such items count their passage.
             item_of, best = derived.item_best(qvec, [pos for pos, _ in dense] + list(lex_sims))
-            dense = with_item_best(dense, item_of, best, SENTENCE_WEIGHT)
-            lex_sims = dict(with_item_best(list(lex_sims.items()), item_of, best, SENTENCE_WEIGHT))
+            missing = 0.0 if self.manifest.all_with_sentences else None
+            dense = with_item_best(dense, item_of, best, SENTENCE_WEIGHT, missing)
+            lex_sims = dict(with_item_best(list(lex_sims.items()), item_of, best, SENTENCE_WEIGHT, missing))
         ranked = self._fuse(query, mode, dense, lex, lex_sims)
         groups = group_best(ranked, {pos: _meta_key(derived.metas[pos]) for pos, _ in ranked})[:k]
         if derived.chunks is not None:

@@ -35,7 +35,7 @@ from tests.badfiles import (
 from tests.conftest import AARHUS_BR, AARHUS_TU, IT_ARK, REAL, REPO, Raadgiver, needs_real
 
 ITEM_KEYS = {"section", "title", "case_number", "meeting_date", "council", "source"}
-HIT_KEYS = {"rank", "score", "council", "meeting_date", "section", "title", "case_number", "source", "text"}
+HIT_KEYS = {"rank", "score", "similarity", "council", "meeting_date", "section", "title", "case_number", "source", "text"}
 HAVE_REAL = IT_ARK.is_file() and AARHUS_TU.is_file() and AARHUS_BR.is_file()
 
 AUTUMN = [
@@ -198,8 +198,12 @@ def test_modes(searches: dict[str, subprocess.CompletedProcess[str]]) -> None:
     assert lexical[0]["title"] == "Ny ordning for madaffald"
     assert lexical[0]["score"] > 1.0  # a BM25 score
     assert [h["score"] for h in hybrid] == sorted((h["score"] for h in hybrid), reverse=True)  # the default mode
-    assert (dense[0]["title"], dense[0]["score"]) == ("Vinterbekæmpelse på stierne", pytest.approx(1.0, abs=1e-4))
-    assert all(-1.0 <= h["score"] <= 1.0 + 1e-6 for h in dense)  # cosine
+    # A passage's own text: cosine 1.0; the score adds half the item's best sentence cosine (index/store.py).
+    assert (dense[0]["title"], dense[0]["similarity"]) == ("Vinterbekæmpelse på stierne", pytest.approx(1.0, abs=1e-4))
+    assert all(-1.0 <= h["similarity"] <= 1.0 + 1e-6 for h in dense)  # cosine
+    assert all(h["similarity"] - 0.5 <= h["score"] <= h["similarity"] + 0.5 + 1e-6 for h in dense)
+    assert [h["score"] for h in dense] == sorted((h["score"] for h in dense), reverse=True)
+    assert all(h["similarity"] == 0 for h in lexical)
 
 
 def test_filters(searches: dict[str, subprocess.CompletedProcess[str]]) -> None:

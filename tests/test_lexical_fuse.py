@@ -276,6 +276,7 @@ def test_an_items_best_sentence_adds_to_each_of_its_passages() -> None:
     assert [v for _, v in got] == pytest.approx([1.23, 1.15, 1.10])
     # An item without sentence vectors counts the passage's own score: 0.5 + 0.5·0.5.
     assert with_item_best([("x", 0.5)], {"x": 7}, {}, 0.5) == [("x", 0.75)]
+    assert with_item_best([("x", 0.5)], {"x": 7}, {}, 0.5, missing=0.0) == [("x", 0.5)]
     assert with_item_best(scores, {"a": 0, "b": 1, "c": 1}, {0: 0.6}, 0.0) == scores
 
 
