@@ -279,6 +279,25 @@ def test_reingest_unchanged_then_changed(tmp_path: Path, raadgiver: Raadgiver) -
     assert titles == [e.title.replace("madaffald", "haveaffald") for e in miljo_items()]
 
 
+def test_an_index_from_before_sentence_vectors_is_told_how_to_get_them(tmp_path: Path, raadgiver: Raadgiver) -> None:
+    from dataclasses import replace
+
+    from index.store import open_index
+
+    write_fictional(tmp_path / "in")
+    db = tmp_path / "db"
+    assert raadgiver("ingest", tmp_path / "in", "--model", "hash", db=db).returncode == 0
+    fresh = raadgiver("search", "madaffald", "--model", "hash", db=db)
+    assert fresh.returncode == 0 and "sætningsvektorerne" not in fresh.stderr
+    # What an index written before sentence vectors records: no sentence count on its meetings.
+    with open_index(db, None, write=True) as ix:
+        ix.commit(replace(ix.manifest, meetings=tuple(replace(m, sentences=None) for m in ix.manifest.meetings)))
+    old = raadgiver("search", "madaffald", "--model", "hash", db=db)
+    assert old.returncode == 0 and json.loads(raadgiver("info", db=db).stdout)["meetings"][0].get("sentences") is None
+    assert "3 møder er indlæst før sætningsvektorerne" in old.stderr and "--rebuild" in old.stderr
+    assert "1. " in old.stdout  # still answers
+
+
 def test_dates_from_file_name_option_and_cp1252(tmp_path: Path, raadgiver: Raadgiver) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
