@@ -16,7 +16,8 @@ from datetime import date
 
 from index.lexical import tokenize
 from ingest.parse import CASE_NUMBER, DATE_PATTERNS, MONTHS
-from chat_app.prompt import NOT_FOUND, sentences
+from ingest.sentences import sentences
+from chat_app.prompt import NOT_FOUND
 
 def claims_schema(n_sources: int, max_claims: int = 6) -> dict[str, object]:
     """The JSON schema of a reply: at most ``max_claims`` claims, each citing sources 1..``n_sources``.

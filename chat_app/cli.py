@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -230,7 +230,7 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
                           include_undated=include_undated)
             hits = index.search(query, k=k, mode=mode, where=where)  # type: ignore[arg-type]
             _undated_note(index.undated_left_out(where))
-            _old_index_note(index.manifest.meetings)
+            _old_index_note(index.manifest.without_sentences)
     if as_json:
         click.echo(json.dumps([
             {"rank": h.rank, "score": round(h.score, 6), "similarity": round(h.similarity, 6), "council": h.chunk.council,
@@ -258,9 +258,8 @@ def _undated_note(left_out: int) -> None:
                    "`raadgiver meeting set FIL --meeting-date ÅÅÅÅ-MM-DD`.", err=True)
 
 
-def _old_index_note(meetings: Sequence[Any]) -> None:
+def _old_index_note(old: int) -> None:
     """Meetings ingested before sentence vectors rank by their passages alone: say how to give them some."""
-    old = sum(1 for m in meetings if m.sentences is None)
     if old:
         click.echo(f"Bemærk: {old} {'møde' if old == 1 else 'møder'} er indlæst før sætningsvektorerne og "
                    "søges kun på passager. `raadgiver ingest MAPPE --rebuild` bygger indekset forfra med dem.",
@@ -323,7 +322,7 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
         _require_index(db, chroma_url)
         with open_index(_db(db), _embedder(model, light=True, engine=engine), chroma_url=chroma_url) as index:
             _undated_note(index.undated_left_out(where))
-            _old_index_note(index.manifest.meetings)
+            _old_index_note(index.manifest.without_sentences)
             final: Answer | None = None
             streamed = False
             for part in stream_answer(index, question, generator=generator, where=where):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ingest.records import Chunk
-from ingest.sentences import sentences  # noqa: F401  (re-exported: answers quote sentences)
+from ingest.sentences import sentences
 
 SYSTEM_PROMPT = (
     "Du er Rådgiver, en assistent for kommunale it-arkitekter og sekretariatsmedarbejdere. "

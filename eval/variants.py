@@ -95,16 +95,15 @@ class Scorer:
 
     def sentences(self, agg: str = "max") -> np.ndarray:
         """Item score from its sentences' cosines (each embedded as "title: sentence"): the best one,
-        or the mean of the best two (``top2``); 0 for an item without any. Sentences under 20 characters
-        are left out."""
-        from chat_app.positions import item_sentences
+        or the mean of the best two (``top2``); 0 for an item without any. The sentences are those the
+        index embeds (``index_sentences``)."""
+        from ingest.sentences import index_sentences
 
         texts, owner = [], []
         for j, (_, it) in enumerate(self.items):
-            for x in item_sentences(it.text):
-                if len(x.text.strip()) >= 20:
-                    texts.append(f"{it.title}: {x.text.strip()}")
-                    owner.append(j)
+            for text in index_sentences(it.title, it.text):
+                texts.append(text)
+                owner.append(j)
         sims = self.q @ self.embed(texts, "passage").T
         rows = np.array(owner)
         scores = np.zeros((len(self.questions), len(self.items)))  # no sentence: nothing added (as the index)

@@ -184,10 +184,9 @@ class Manifest:
         return dict(self._committed)
 
     @cached_property
-    def all_with_sentences(self) -> bool:
-        """Every meeting was ingested with sentence vectors (an item without any then has no sentence to
-        rank by); False while meetings from before them remain."""
-        return all(m.sentences is not None for m in self.meetings)
+    def without_sentences(self) -> int:
+        """Meetings ingested before sentence vectors existed (0: an item without any has no sentence to rank by)."""
+        return sum(1 for m in self.meetings if m.sentences is None)
 
     @cached_property
     def _committed(self) -> dict[str, str]:
@@ -561,7 +560,7 @@ class Index:
             # An item without a sentence of 20 characters ("Eventuelt: Intet.") gets nothing; in an index
             # that still holds meetings from before sentence vectors, such items count their passage.
             item_of, best = derived.item_best(qvec, [pos for pos, _ in dense] + list(lex_sims))
-            missing = 0.0 if self.manifest.all_with_sentences else None
+            missing = None if self.manifest.without_sentences else 0.0
             dense = with_item_best(dense, item_of, best, SENTENCE_WEIGHT, missing)
             lex_sims = dict(with_item_best(list(lex_sims.items()), item_of, best, SENTENCE_WEIGHT, missing))
         ranked = self._fuse(query, mode, dense, lex, lex_sims)
@@ -672,7 +671,7 @@ class Index:
         row_items = np.array([items.setdefault(_meta_key(m), len(items)) for m in metas], dtype=np.int32)
         found: list[tuple[int, int, np.ndarray]] = []
         for row, vector in self.store.get_sentences():
-            item = items.get(f"{row.source}#{row.section}")
+            item = items.get(_key(row.source, row.section))
             if item is not None and committed.get(row.source) == row.content_hash:
                 found.append((item, row.n, vector))
         found.sort(key=lambda f: (f[0], f[1]))
@@ -798,13 +797,18 @@ class _SectionWhere(Where):
         return clause if base is None else {"$and": [base, clause]} if "$and" not in base else {"$and": base["$and"] + [clause]}
 
 
+def _key(source: str, section: str) -> str:
+    """One agenda item's key: its file and section number."""
+    return f"{source}#{section}"
+
+
 def _item_key(c: Chunk) -> str:
-    return f"{c.source}#{c.section}"
+    return _key(c.source, c.section)
 
 
 def _meta_key(m: dict[str, Any]) -> str:
     """``_item_key`` of a derived row."""
-    return f"{m['source']}#{m['section']}"
+    return _key(m["source"], m["section"])
 
 
 def _top(scores: np.ndarray, n: int, keep: Callable[[int], bool] | None) -> list[tuple[int, float]]:

@@ -360,12 +360,12 @@ class VectorStore:
                                   [] if embs is None else embs, strict=True):
                 yield from_metadata(i, d, m), np.asarray(e, dtype=np.float32)  # type: ignore[arg-type]
 
-    def _pages(self, where: Where | None, include: list[str], batch: int) -> Iterator[Any]:
-        """chromadb ``get`` results of the chunk collection, ``batch`` rows at a time."""
+    def _pages(self, where: Where | None, include: list[str], batch: int, collection: Any = None) -> Iterator[Any]:
+        """chromadb ``get`` results of a collection (the chunks unless given), ``batch`` rows at a time."""
         offset = 0
         w = where.to_chroma() if where else None
         while True:
-            got = self.chunks.get(where=w, include=include, limit=batch, offset=offset)  # type: ignore[arg-type]
+            got = (collection or self.chunks).get(where=w, include=include, limit=batch, offset=offset)  # type: ignore[arg-type]
             yield got
             if len(got["ids"]) < batch:
                 return
@@ -373,16 +373,11 @@ class VectorStore:
 
     def get_sentences(self, batch: int = 5000) -> Iterator[tuple[SentenceRow, np.ndarray]]:
         """Every sentence row with its stored unit vector, in pages (what the derived files are built from)."""
-        offset = 0
-        while True:
-            got = self.sentences.get(include=["metadatas", "embeddings"], limit=batch, offset=offset)  # type: ignore[list-item]
+        for got in self._pages(None, ["metadatas", "embeddings"], batch, self.sentences):
             embs = got.get("embeddings")
             for i, m, e in zip(got["ids"], got["metadatas"] or [], [] if embs is None else embs, strict=True):
-                yield (SentenceRow(i, str(m["source"]), str(m["content_hash"]), str(m["section"]), int(m["n"])),  # type: ignore[arg-type]
+                yield (SentenceRow(i, str(m["source"]), str(m["content_hash"]), str(m["section"]), int(m["n"])),
                        np.asarray(e, dtype=np.float32))
-            if len(got["ids"]) < batch:
-                return
-            offset += batch
 
     def get_items(self, where: Where | None = None) -> list[StoredItem]:
         try:
