@@ -24,7 +24,7 @@ from index.embed import Embedder, load_embedder
 from ingest.chunk import ChunkSettings, chunk_meeting
 from ingest.parse import parse_meeting
 from ingest.read import read_document
-from ingest.records import AgendaItem, Meeting
+from ingest.records import AgendaItem, Chunk, Meeting
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,14 @@ class Scorer:
                            case_number=it.case_number, source=str(m.source)) for e in q.expected)
 
     def passages(self, settings: ChunkSettings, text: Callable[[str, str], str] = embedding_text,
-                 agg: str = "max", query: np.ndarray | None = None) -> np.ndarray:
-        """Item score from its passages' cosines: the best one, or best + 0.3 × second best."""
+                 agg: str = "max", query: np.ndarray | None = None, hub_weight: float = 0.0) -> np.ndarray:
+        """Item score from its passages' cosines: the best one, or best + 0.3 × second best. With
+        ``hub_weight``, each passage's cosine is first lowered by that much of its hubness (as the index)."""
         chunks = [c for m in self.meetings for c in chunk_meeting(m, settings)]
-        sims = (self.q if query is None else query) @ self.embed([text(c.title, c.text) for c in chunks], "passage").T
+        vecs = self.embed([text(c.title, c.text) for c in chunks], "passage")
+        sims = (self.q if query is None else query) @ vecs.T
+        if hub_weight:
+            sims = sims - hub_weight * self.hubness(chunks, vecs)[None, :]
         index = {(str(m.source), it.section): j for j, (m, it) in enumerate(self.items)}
         scores = np.full((len(self.questions), len(self.items)), -1.0)
         groups: dict[int, list[int]] = {}
@@ -114,6 +118,21 @@ class Scorer:
                 scores[:, j] = best[:, 0] if agg == "max" else best[:, :2].mean(axis=1)
         return scores
 
+    def hubness(self, chunks: Sequence[Chunk], vecs: np.ndarray) -> np.ndarray:
+        """Each passage's hubness against the sentences the index embeds, with the index's neighbourhood."""
+        from index.fuse import hubness
+        from index.store import HUB_K
+        from ingest.sentences import index_sentences
+
+        index = {(str(m.source), it.section): j for j, (m, it) in enumerate(self.items)}
+        texts, owner = [], []
+        for j, (_, it) in enumerate(self.items):
+            for t in index_sentences(it.title, it.text):
+                texts.append(t)
+                owner.append(j)
+        items = np.array([index[(str(c.source), c.section)] for c in chunks])
+        return hubness(vecs, items, self.embed(texts, "passage"), np.array(owner), HUB_K)
+
     def feedback(self, k: int, beta: float) -> np.ndarray:
         """Pseudo-relevance feedback: the query moved towards its top ``k`` passages, then searched again."""
         chunks = [c for m in self.meetings for c in chunk_meeting(m)]
@@ -133,6 +152,8 @@ class Scorer:
 
 
 def run_variants(scorer: Scorer) -> list[VariantResult]:
+    from index.store import HUB_WEIGHT
+
     s = scorer
     sizes = {n: s.passages(ChunkSettings(n, max(80, n // 8))) for n in (400, 600, 800, 1200, 2000)}
     item, title = s.whole_items(), s.whole_items(title_only=True)
@@ -153,7 +174,10 @@ def run_variants(scorer: Scorer) -> list[VariantResult]:
         s.result("1.200 tegn + 0,5 × resumé af holdninger/beslutning", sizes[1200] + 0.5 * summ),
         s.result("bedste sætning (titel: sætning)", sent := s.sentences()),
         s.result("middel af de to bedste sætninger", s.sentences("top2")),
-        s.result("1.200 tegn + 0,5 × bedste sætning (Rådgivers valg)", sizes[1200] + 0.5 * sent),
+        s.result("1.200 tegn + 0,5 × bedste sætning (Rådgivers valg før hubness)", sizes[1200] + 0.5 * sent),
+        *(s.result(f"1.200 tegn − {w:g} × passagens hubness + 0,5 × bedste sætning"
+                   + (" (Rådgivers valg)" if w == HUB_WEIGHT else ""),
+                   s.passages(ChunkSettings(), hub_weight=w) + 0.5 * sent) for w in (0.1, HUB_WEIGHT, 0.5)),
         s.result("1.200 tegn + 1,0 × bedste sætning", sizes[1200] + 1.0 * sent),
         *(s.result(f"1.200 tegn + 0,5 × bedste vindue à {n} tegn (i stedet for sætninger)",
                    sizes[1200] + 0.5 * s.passages(ChunkSettings(n, n // 6))) for n in (200, 300)),

@@ -34,6 +34,41 @@ def with_item_best(scores: Sequence[tuple[K, float]], item_of: dict[K, int], ite
     return sorted(out, key=lambda kv: -kv[1])
 
 
+def hubness(passages: np.ndarray, passage_items: np.ndarray, sentences: np.ndarray, sentence_items: np.ndarray,
+            k: int, block: int = 4096) -> np.ndarray:
+    """Each passage's hubness: the mean of its ``k`` highest cosines to the sentences of *other* items (fewer
+    when fewer exist; 0 when none do). Vectors are unit length, so a dot product is the cosine.
+
+    A passage that resembles sentences from many items ("Siden sidst", a dialogue with the board that
+    touches every theme) comes close to any question on those themes and takes first place from the item
+    that treats it; CSLS (Conneau et al. 2018) subtracts this neighbourhood density. Computed in blocks
+    of passages, so memory stays ``block`` × sentences floats.
+    """
+    out = np.zeros(len(passages), dtype=np.float32)
+    if not len(passages) or not len(sentences) or k <= 0:
+        return out
+    s = np.asarray(sentences, dtype=np.float32)
+    s_items = np.asarray(sentence_items)
+    for start in range(0, len(passages), block):
+        p = np.asarray(passages[start:start + block], dtype=np.float32)
+        sims = p @ s.T
+        own = np.asarray(passage_items[start:start + block])[:, None] == s_items[None, :]
+        sims[own] = -np.inf
+        others = (~own).sum(axis=1)
+        n = min(k, sims.shape[1])
+        top = -np.partition(-sims, n - 1, axis=1)[:, :n] if n < sims.shape[1] else sims
+        top = np.where(np.isfinite(top), top, 0.0)
+        counted = np.minimum(others, n)
+        out[start:start + len(p)] = np.where(counted > 0, top.sum(axis=1) / np.maximum(counted, 1), 0.0)
+    return out
+
+
+def minus_hubness(scores: Sequence[tuple[K, float]], hub: dict[K, float], weight: float) -> list[tuple[K, float]]:
+    """Each candidate's score minus ``weight`` times its hubness (missing: 0), best first (ties keep their order)."""
+    out = [(key, s - weight * hub.get(key, 0.0)) for key, s in scores]
+    return sorted(out, key=lambda kv: -kv[1])
+
+
 def segment_max(values: np.ndarray, lengths: Sequence[int]) -> list[float]:
     """The maximum of each consecutive segment of ``values`` (segment lengths given, each at least 1)."""
     if not len(lengths):

@@ -134,10 +134,10 @@ def test_variant_study_scores_every_variant(tmp_path: Path) -> None:
     # The variant marked as Rådgiver's choice is what the index's dense search does: the same item first.
     chosen = [r for r in results if "(Rådgivers valg)" in r.name]
     assert len(chosen) == 1 and "bedste sætning" in chosen[0].name
-    from index.store import CASE_NUMBER, SECTION_REF, SENTENCE_WEIGHT
+    from index.store import CASE_NUMBER, HUB_WEIGHT, SECTION_REF, SENTENCE_WEIGHT
     from ingest.chunk import ChunkSettings
 
-    baseline = scorer.passages(ChunkSettings()) + SENTENCE_WEIGHT * scorer.sentences()
+    baseline = scorer.passages(ChunkSettings(), hub_weight=HUB_WEIGHT) + SENTENCE_WEIGHT * scorer.sentences()
     with open_index(tmp_path / "db", load_embedder("hash"), create=True, write=True) as ix:
         ingest_paths(ix, sorted(DEMO.glob("*.txt")))
         compared = 0

@@ -288,3 +288,32 @@ def test_segment_max_takes_each_consecutive_segments_maximum() -> None:
     assert segment_max(np.array([0.1, 0.5, 0.3, 0.9, 0.2]), [2, 1, 2]) == pytest.approx([0.5, 0.3, 0.9])
     assert segment_max(np.array([0.4]), [1]) == pytest.approx([0.4])
     assert segment_max(np.zeros(0), []) == []
+
+
+def test_hubness_is_the_mean_of_a_passages_best_cosines_to_other_items_sentences() -> None:
+    import numpy as np
+
+    from index.fuse import hubness
+
+    passages = np.array([[1.0, 0.0], [0.0, 1.0]])
+    passage_items = np.array([0, 1])
+    sentences = np.array([[1.0, 0.0], [0.6, 0.8], [0.8, 0.6], [0.0, 1.0]])
+    sentence_items = np.array([0, 1, 2, 1])
+    # p0 (item 0) against s1, s2, s3: 0.6, 0.8, 0.0 -> best two 0.8, 0.6 -> 0.7.
+    # p1 (item 1) against s0, s2: 0.0, 0.6 -> 0.3 (its own item's 0.8 and 1.0 do not count).
+    assert hubness(passages, passage_items, sentences, sentence_items, 2) == pytest.approx([0.7, 0.3])
+    # k above what there is: the mean of what there is; blocks of one passage give the same.
+    assert hubness(passages, passage_items, sentences, sentence_items, 5, block=1) == pytest.approx([1.4 / 3, 0.3])
+    # One item alone has no neighbours: no hubness.
+    assert hubness(passages[:1], passage_items[:1], sentences[:1], sentence_items[:1], 3) == pytest.approx([0.0])
+    assert hubness(passages, passage_items, np.zeros((0, 2)), np.zeros(0, int), 3) == pytest.approx([0.0, 0.0])
+
+
+def test_minus_hubness_lowers_a_hub_below_the_item_that_treats_the_theme() -> None:
+    from index.fuse import minus_hubness
+
+    # hub: 0.86 - 0.25·0.80 = 0.66; item: 0.84 - 0.25·0.40 = 0.74; no hubness known: 0.70.
+    got = minus_hubness([("hub", 0.86), ("item", 0.84), ("other", 0.70)], {"hub": 0.80, "item": 0.40}, 0.25)
+    assert [k for k, _ in got] == ["item", "other", "hub"]
+    assert [v for _, v in got] == pytest.approx([0.74, 0.70, 0.66])
+    assert minus_hubness([("a", 0.5), ("b", 0.4)], {"a": 1.0}, 0.0) == [("a", 0.5), ("b", 0.4)]

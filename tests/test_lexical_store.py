@@ -67,6 +67,7 @@ def test_adaptive_fusion_lifts_the_lexical_side_for_a_name(index: Index, monkeyp
     import index.store as store
 
     monkeypatch.setattr(store, "SENTENCE_WEIGHT", 0.0)  # the fusion alone: score = cosine + lexical part
+    monkeypatch.setattr(store, "HUB_WEIGHT", 0.0)
     index.fusion = AdaptiveFusion(base=0.01, name_gain=0.49, cap=1.0)
     top = index.search("Sand ved Fjordparken", k=3, mode="hybrid")[0]
     # A capitalised word inside the question: weight 0.01 + 0.49; the best BM25 passage gets all of it.

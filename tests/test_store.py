@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from index.build import embedding_text, ingest_file, ingest_files, ingest_paths
-from index.store import SENTENCE_WEIGHT, DirLock, Index, IndexBusy, IndexCorrupt, IndexMismatch, NoIndex, open_index
+from index.store import HUB_K, HUB_WEIGHT, SENTENCE_WEIGHT, DirLock, Index, IndexBusy, IndexCorrupt, IndexMismatch, NoIndex, open_index
 from index.vector import Where, date_num, from_metadata, to_metadata
 from ingest.chunk import chunk_meeting
 from ingest.parse import parse_meeting
@@ -115,7 +115,12 @@ def test_dense_search_finds_a_passage_by_its_own_text(index: Index) -> None:
     sents = index.embedder.embed(index_sentences(target.title, item), "passage")  # type: ignore[union-attr]
     best = float(np.max(sents @ index.embedder.embed([query], "query")[0]))  # type: ignore[union-attr]
     assert 0.0 < best < 1.0
-    assert hits[0].score == pytest.approx(1.0 + SENTENCE_WEIGHT * best, abs=1e-5)
+    # ... less HUB_WEIGHT times its hubness: the mean of its HUB_K best cosines to other items' sentences,
+    # read here straight from chromadb's sentence collection.
+    passage = index.embedder.embed([embedding_text(target.title, target.text)], "passage")[0]  # type: ignore[union-attr]
+    others = [v for row, v in index.store.get_sentences() if (row.source, row.section) != (target.source, target.section)]
+    hub = float(np.mean(np.sort(np.stack(others) @ passage)[-HUB_K:]))
+    assert hits[0].score == pytest.approx(1.0 + SENTENCE_WEIGHT * best - HUB_WEIGHT * hub, abs=1e-5)
     assert all(h.score <= hits[0].score for h in hits)
 
 
@@ -582,13 +587,15 @@ def test_exact_dense_side_ranks_as_chromadbs_hnsw_and_a_search_never_reads_the_c
 
     with_sentences = results()
     # Above EXACT_DENSE_MAX the sentence vectors are not loaded (they would be several times the passages'
-    # memory): the dense sides compare without them.
+    # memory), nor the hubness measured against them: the dense sides compare without either.
     monkeypatch.setattr(store, "SENTENCE_WEIGHT", 0.0)
+    without_sentences = results()
+    monkeypatch.setattr(store, "HUB_WEIGHT", 0.0)
     exact = results()
     monkeypatch.setattr(store, "EXACT_DENSE_MAX", 0)  # what an index above it does: chromadb's HNSW answers
     hnsw = results()
     monkeypatch.undo()
-    assert with_sentences != exact  # the sentence term moves scores (and here and there a ranking)
+    assert with_sentences != without_sentences != exact  # each term moves scores (and here and there a ranking)
     assert sum(1 for r in exact if r) > 20
     for got, want in zip(exact, hnsw, strict=True):
         assert [cid for cid, _, _ in got] == [cid for cid, _, _ in want]

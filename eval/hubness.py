@@ -1,0 +1,88 @@
+"""The hubness penalty swept on one half of the question sets: hit@1/hit@3 per weight and neighbourhood.
+
+    python -m eval.hubness --split dev --db real=/tmp/realdb --db demo=.demo-db [--out docs/eval/hubness-dev.md]
+
+Each ``--db NAME=DIR`` is an index built from the minutes the set NAME (eval/questions/NAME.jsonl) asks
+about. For every (k, weight) the passages' hubness is recomputed in memory and every answerable question of
+the half is searched (dense and hybrid, with the case-number and section routing, as ``raadgiver eval``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import index.store as store
+from eval.dataset import load_questions
+from eval.run import QUESTION_SETS, _ref, relevant
+from index.embed import load_embedder
+from index.store import Index, open_index
+
+WEIGHTS = (0.0, 0.1, 0.2, 0.25, 0.3, 0.5, 1.0)
+KS = (3, 10, 20, 30, 50)
+
+
+def hit_rates(ix: Index, questions: Sequence, mode: store.SearchMode) -> tuple[float, float, dict[str, tuple[int, int]]]:
+    h1 = h3 = 0
+    kinds: dict[str, tuple[int, int]] = {}
+    for q in questions:
+        rel = [relevant(q, _ref(h)) for h in ix.search(q.question, k=10, mode=mode)]
+        first = bool(rel and rel[0])
+        h1 += first
+        h3 += any(rel[:3])
+        got, n = kinds.get(q.kind, (0, 0))
+        kinds[q.kind] = (got + first, n + 1)
+    return h1 / len(questions), h3 / len(questions), kinds
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--split", choices=("dev", "test"), required=True)
+    ap.add_argument("--db", action="append", required=True, help="NAME=MAPPE, f.eks. real=/tmp/realdb")
+    ap.add_argument("--weights", default=",".join(map(str, WEIGHTS)))
+    ap.add_argument("--ks", default=",".join(map(str, KS)))
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    embedder = load_embedder(None)
+    sets = []
+    for spec in args.db:
+        name, folder = spec.split("=", 1)
+        qs = [q for q in load_questions(QUESTION_SETS[name]) if q.split == args.split and not q.must_refuse]
+        sets.append((name, open_index(Path(folder), embedder), qs))
+    names = " | ".join(f"{n} dense | {n} hybrid | {n} omskrevet" for n, _, _ in sets)
+    lines = [f"# Hubness-straf, {args.split}-halvdelen", "",
+             "hit@1 / hit@3; omskrevet: hybrid hit@1 (antal). Vægt 0 er uden straf.", "",
+             f"| k | vægt | {names} |", "|---|---:|" + "---:|" * (3 * len(sets))]
+    saved = store.HUB_WEIGHT, store.HUB_K
+    try:
+        for k in [int(x) for x in args.ks.split(",")]:
+            store.HUB_K = k
+            for _, ix, _ in sets:
+                d = ix.derived()
+                if d.vectors is not None and d.row_items is not None and d.sentence_vectors is not None \
+                        and d.sentence_bounds is not None:
+                    object.__setattr__(d, "hub", store._hub(d.vectors, d.row_items, d.sentence_vectors,
+                                                             d.sentence_bounds))
+            for w in [float(x) for x in args.weights.split(",")]:
+                if w == 0.0 and k != int(args.ks.split(",")[0]):
+                    continue
+                store.HUB_WEIGHT = w
+                cells = []
+                for _, ix, qs in sets:
+                    d1, d3, _ = hit_rates(ix, qs, "dense")
+                    y1, y3, kinds = hit_rates(ix, qs, "hybrid")
+                    got, n = kinds.get("paraphrase", (0, 0))
+                    cells += [f"{d1:.2f} / {d3:.2f}", f"{y1:.2f} / {y3:.2f}", f"{got}/{n}"]
+                lines.append(f"| {k if w else '–'} | {w:g} | " + " | ".join(cells) + " |")
+                print(lines[-1], flush=True)
+    finally:
+        store.HUB_WEIGHT, store.HUB_K = saved
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
