@@ -54,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     names = " | ".join(f"{n} dense | {n} hybrid | {n} omskrevet" for n, _, _ in sets)
     lines = [f"# Hubness-straf, {args.split}-halvdelen", "",
              "hit@1 / hit@3; omskrevet: hybrid hit@1 (antal). Vægt 0 er uden straf.", "",
+             f"Genskabes med `python -m eval.hubness --split {args.split} "
+             + " ".join(f"--db {spec}" for spec in args.db) + "`.", "",
              f"| k | vægt | {names} |", "|---|---:|" + "---:|" * (3 * len(sets))]
     saved = store.HUB_WEIGHT, store.HUB_K
     try:
