@@ -14,7 +14,7 @@ from chat_app.generate import Generator
 from chat_app.positions import ROLE_LABEL, Sentence, item_sentences, pick, substantive
 from chat_app.prompt import Citation, citation_for
 from chat_app.refs import MONTH_NAMES, missing_council, missing_date
-from index.lexical import tokenize
+from index.lexical import general_rarity, tokenize
 from index.store import SECTION_REF, Hit, Index
 from index.vector import Where
 from ingest.parse import CASE_NUMBER
@@ -42,6 +42,10 @@ SUPPORT_WEIGHTS_EN: dict[str, float] = {"bias": -48.477, "top": 26.929, "margin"
 SUPPORT_THRESHOLD_EN = -0.573
 SUPPORT_FEATURES = ("top", "margin", "sentence", "weighted", "known", "coverage", "gap", "name_gap")
 ENGLISH_FEATURES = ("top", "margin", "sentence", "name_gap")
+# The question's words count by their rarity in the index (IDF) times their rarity in Danish at large
+# (index/lexical.py general_rarity), so everyday words ("laver", "god", "næste år") are not evidence that
+# the minutes discuss the question, however rare they are in a small index.
+GENERAL_RARITY = True
 LEXICAL_ONLY_COVERAGE = 0.5
 LEXICAL_ONLY_KNOWN = 0.6
 # Items whose best passage is this close to the best item's are cited too (cosine); a change
@@ -197,6 +201,9 @@ def measure_support(index: Index, query: str, hits: Sequence[Hit], where: Where 
     sims = sorted((h.similarity for h in dense), reverse=True)
     margin = sims[0] - float(np.mean(sims[1:])) if len(sims) >= 2 else 0.0
     words = index.query_evidence(query, _question_terms())
+    if GENERAL_RARITY:
+        rarity = general_rarity(query, index.lexical_options.fold)
+        words = [replace(w, idf=w.idf * rarity.get(w.word, 1.0)) for w in words]
     total = sum(w.idf for w in words) or 1.0
     known = sum(w.idf * w.match for w in words) / total if words else 1.0
     best_w = best_c = 0.0

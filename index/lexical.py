@@ -114,6 +114,35 @@ def tokenize(text: str, folded: bool = False) -> list[str]:
     return out
 
 
+# Zipf frequency (log10 of occurrences per billion words) of the most common Danish words; wordfreq's
+# small Danish list tops out near 7.5 ("og", "i"), and a word it does not hold counts as 0.
+ZIPF_COMMON = 7.0
+
+
+def general_rarity(text: str, folded: bool = False) -> dict[str, float]:
+    """Per token of ``text`` (as ``tokenize`` gives it), how rare its word is in Danish at large: 1 for a
+    word wordfreq's Danish list does not hold ("surdej", most compounds), down to 0 for the commonest.
+
+    A small index makes everyday words look rare: in nine agenda items "laver" and "god" have a high
+    IDF, so "Hvordan laver man en god surdej?" seemed to share a third of its words with the minutes.
+    Weighing IDF by this keeps those words from counting as evidence. An ascii-folded word ("raadet")
+    also counts as its Danish spelling. wordfreq ships its word lists inside the package (no network).
+    """
+    from wordfreq import zipf_frequency
+
+    out: dict[str, float] = {}
+    for word in re.findall(r"[^\W_]+(?:-[^\W_]+)*", text):
+        spellings = {word.lower()}
+        low = word.lower()
+        if any(p in low for p in ("aa", "ae", "oe")):
+            spellings.add(low.replace("aa", "å").replace("ae", "æ").replace("oe", "ø"))
+        zipf = max(zipf_frequency(w, "da") for w in spellings)
+        rarity = max(0.0, min(1.0, 1.0 - zipf / ZIPF_COMMON))
+        for tok in tokenize(word, folded):
+            out[tok] = min(out.get(tok, 1.0), rarity)
+    return out
+
+
 def fuzzy_distance(term: str) -> int:
     """How many edits a fuzzy match of ``term`` may take: none under 5 characters, 1 from 5, 2 from 9."""
     return 2 if len(term) >= 9 else 1 if len(term) >= 5 else 0

@@ -105,6 +105,35 @@ def test_folded_question_on_one_meeting_is_answered_from_its_item(tmp_path: Path
         assert answer_question(ix, "Hvem vandt VM i håndbold for kvinder?").refused
 
 
+def test_everyday_words_are_not_rare_whatever_the_index_says() -> None:
+    from index.lexical import general_rarity
+
+    rarity = general_rarity("Hvordan laver man en god surdej?", folded=True)
+    assert rarity["surdej"] == 1.0  # not in the Danish word list: as rare as a word gets
+    assert rarity["lav"] < 0.3 and rarity["god"] < 0.3  # everyday words
+    # An ascii-folded word counts as its Danish spelling; a compound the list lacks counts as rare.
+    assert general_rarity("raadet", folded=True)["raad"] == pytest.approx(general_rarity("rådet", folded=True)["raad"])
+    assert general_rarity("hundeskatten", folded=True)["hundeskat"] == 1.0
+
+
+@needs_real
+def test_a_question_sharing_only_everyday_words_with_one_meeting_finds_no_support(tmp_path: Path, real_embedder: Any,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import chat_app.answer as answer
+
+    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:
+        ingest_paths(ix, [IT_ARK])
+        question = "Hvordan laver man en god surdej?"
+        weighed = answer_question(ix, question)
+        # Nine agenda items make "laver" and "god" look rare; weighed by their rarity in Danish they are no
+        # evidence, and the sourdough the question is about occurs nowhere.
+        monkeypatch.setattr(answer, "GENERAL_RARITY", False)
+        by_index_alone = answer_question(ix, question)
+    assert weighed.refused
+    assert weighed.support is not None and by_index_alone.support is not None
+    assert by_index_alone.support.known > 0.1 and weighed.support.known < by_index_alone.support.known / 2
+
+
 @pytest.mark.parametrize("question,english", [
     ("What did the council say about open source software?", True),
     ("Who is the prime minister of Australia?", True),
