@@ -11,30 +11,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import index.store as store
 from eval.dataset import load_questions
-from eval.run import QUESTION_SETS, _ref, relevant
+from eval.run import QUESTION_SETS, evaluate
 from index.embed import load_embedder
-from index.store import Index, open_index
+from index.store import open_index
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.25, 0.3, 0.5, 1.0)
 KS = (3, 10, 20, 30, 50)
-
-
-def hit_rates(ix: Index, questions: Sequence, mode: store.SearchMode) -> tuple[float, float, dict[str, tuple[int, int]]]:
-    h1 = h3 = 0
-    kinds: dict[str, tuple[int, int]] = {}
-    for q in questions:
-        rel = [relevant(q, _ref(h)) for h in ix.search(q.question, k=10, mode=mode)]
-        first = bool(rel and rel[0])
-        h1 += first
-        h3 += any(rel[:3])
-        got, n = kinds.get(q.kind, (0, 0))
-        kinds[q.kind] = (got + first, n + 1)
-    return h1 / len(questions), h3 / len(questions), kinds
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -72,11 +58,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                     continue
                 store.HUB_WEIGHT = w
                 cells = []
-                for _, ix, qs in sets:
-                    d1, d3, _ = hit_rates(ix, qs, "dense")
-                    y1, y3, kinds = hit_rates(ix, qs, "hybrid")
-                    got, n = kinds.get("paraphrase", (0, 0))
-                    cells += [f"{d1:.2f} / {d3:.2f}", f"{y1:.2f} / {y3:.2f}", f"{got}/{n}"]
+                for name, ix, qs in sets:
+                    dense, hybrid = evaluate(ix, qs, name, modes=("dense", "hybrid"), answers=False).modes
+                    para = hybrid.per_kind.get("paraphrase")
+                    cells += [f"{dense.summary.hit1:.2f} / {dense.summary.hit3:.2f}",
+                              f"{hybrid.summary.hit1:.2f} / {hybrid.summary.hit3:.2f}",
+                              f"{round(para.hit1 * para.n) if para else 0}/{para.n if para else 0}"]
                 lines.append(f"| {k if w else '–'} | {w:g} | " + " | ".join(cells) + " |")
                 print(lines[-1], flush=True)
     finally:

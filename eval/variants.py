@@ -42,6 +42,7 @@ class Scorer:
         self.embedder = embedder
         self.meetings = meetings
         self.items: list[tuple[Meeting, AgendaItem]] = [(m, it) for m in meetings for it in m.items]
+        self._item_index = {(str(m.source), it.section): j for j, (m, it) in enumerate(self.items)}
         self.questions = questions
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self.q = self.embed([q.question for q in questions], "query")
@@ -68,11 +69,10 @@ class Scorer:
         sims = (self.q if query is None else query) @ vecs.T
         if hub_weight:
             sims = sims - hub_weight * self.hubness(chunks, vecs)[None, :]
-        index = {(str(m.source), it.section): j for j, (m, it) in enumerate(self.items)}
         scores = np.full((len(self.questions), len(self.items)), -1.0)
         groups: dict[int, list[int]] = {}
         for n, c in enumerate(chunks):
-            groups.setdefault(index[(str(c.source), c.section)], []).append(n)
+            groups.setdefault(self.item_of(c), []).append(n)
         for j, rows in groups.items():
             s = -np.sort(-sims[:, rows], axis=1)
             scores[:, j] = s[:, 0] if agg == "max" or s.shape[1] == 1 else s[:, 0] + 0.3 * s[:, 1]
@@ -101,15 +101,8 @@ class Scorer:
         """Item score from its sentences' cosines (each embedded as "title: sentence"): the best one,
         or the mean of the best two (``top2``); 0 for an item without any. The sentences are those the
         index embeds (``index_sentences``)."""
-        from ingest.sentences import index_sentences
-
-        texts, owner = [], []
-        for j, (_, it) in enumerate(self.items):
-            for text in index_sentences(it.title, it.text):
-                texts.append(text)
-                owner.append(j)
+        texts, rows = self.index_sentences()
         sims = self.q @ self.embed(texts, "passage").T
-        rows = np.array(owner)
         scores = np.zeros((len(self.questions), len(self.items)))  # no sentence: nothing added (as the index)
         for j in range(len(self.items)):
             cols = np.flatnonzero(rows == j)
@@ -118,20 +111,29 @@ class Scorer:
                 scores[:, j] = best[:, 0] if agg == "max" else best[:, :2].mean(axis=1)
         return scores
 
+    def item_of(self, chunk: Chunk) -> int:
+        """The position in ``items`` of the item a chunk belongs to."""
+        return self._item_index[(str(chunk.source), chunk.section)]
+
+    def index_sentences(self) -> tuple[list[str], np.ndarray]:
+        """The sentences the index embeds ("title: sentence"), and the item of each."""
+        from ingest.sentences import index_sentences
+
+        texts, owner = [], []
+        for j, (_, it) in enumerate(self.items):
+            for text in index_sentences(it.title, it.text):
+                texts.append(text)
+                owner.append(j)
+        return texts, np.array(owner, dtype=np.int64)
+
     def hubness(self, chunks: Sequence[Chunk], vecs: np.ndarray) -> np.ndarray:
         """Each passage's hubness against the sentences the index embeds, with the index's neighbourhood."""
         from index.fuse import hubness
         from index.store import HUB_K
-        from ingest.sentences import index_sentences
 
-        index = {(str(m.source), it.section): j for j, (m, it) in enumerate(self.items)}
-        texts, owner = [], []
-        for j, (_, it) in enumerate(self.items):
-            for t in index_sentences(it.title, it.text):
-                texts.append(t)
-                owner.append(j)
-        items = np.array([index[(str(c.source), c.section)] for c in chunks])
-        return hubness(vecs, items, self.embed(texts, "passage"), np.array(owner), HUB_K)
+        texts, owner = self.index_sentences()
+        items = np.array([self.item_of(c) for c in chunks])
+        return hubness(vecs, items, self.embed(texts, "passage"), owner, HUB_K)
 
     def feedback(self, k: int, beta: float) -> np.ndarray:
         """Pseudo-relevance feedback: the query moved towards its top ``k`` passages, then searched again."""
@@ -157,6 +159,7 @@ def run_variants(scorer: Scorer) -> list[VariantResult]:
     s = scorer
     sizes = {n: s.passages(ChunkSettings(n, max(80, n // 8))) for n in (400, 600, 800, 1200, 2000)}
     item, title = s.whole_items(), s.whole_items(title_only=True)
+    sent = s.sentences()
     out = [s.result("passager à 1.200 tegn, bedste passage (Rådgivers valg før sætningsvektorerne)", sizes[1200])]
     out += [s.result(f"passager à {n} tegn", sizes[n]) for n in (400, 600, 800, 2000)]
     out += [
@@ -172,7 +175,7 @@ def run_variants(scorer: Scorer) -> list[VariantResult]:
         s.result("1.200 tegn + 0,5 × titel + første del", sizes[1200] + 0.5 * first),
         s.result("maks. over passage og resumé af holdninger/beslutning", np.maximum(sizes[1200], summ := s.second_vector("positions"))),
         s.result("1.200 tegn + 0,5 × resumé af holdninger/beslutning", sizes[1200] + 0.5 * summ),
-        s.result("bedste sætning (titel: sætning)", sent := s.sentences()),
+        s.result("bedste sætning (titel: sætning)", sent),
         s.result("middel af de to bedste sætninger", s.sentences("top2")),
         s.result("1.200 tegn + 0,5 × bedste sætning (Rådgivers valg før hubness)", sizes[1200] + 0.5 * sent),
         *(s.result(f"1.200 tegn − {w:g} × passagens hubness + 0,5 × bedste sætning"

@@ -132,8 +132,8 @@ def general_rarity(text: str, folded: bool = False) -> dict[str, float]:
 
     out: dict[str, float] = {}
     for word in re.findall(r"[^\W_]+(?:-[^\W_]+)*", text):
-        spellings = {word.lower()}
         low = word.lower()
+        spellings = {low}
         if any(p in low for p in ("aa", "ae", "oe")):
             spellings.add(low.replace("aa", "å").replace("ae", "æ").replace("oe", "ø"))
         zipf = max(zipf_frequency(w, "da") for w in spellings)

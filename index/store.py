@@ -695,9 +695,10 @@ class Index:
         found.sort(key=lambda f: (f[0], f[1]))
         counts = np.bincount(np.array([f[0] for f in found], dtype=np.int64), minlength=len(items))
         bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        svecs = np.stack([f[2] for f in found]) if found else np.zeros((0, self.manifest.dimension), np.float32)
-        return Derived(bm25, ids, metas, matrix, chunks, row_items, svecs.astype(np.float32), bounds,
-                       _hub(matrix, row_items, svecs.astype(np.float32), bounds) if found else None)
+        svecs = (np.stack([f[2] for f in found]) if found else np.zeros((0, self.manifest.dimension))).astype(np.float32)
+        assert matrix is not None  # exact: the passage vectors were read
+        return Derived(bm25, ids, metas, matrix, chunks, row_items, svecs, bounds,
+                       _hub(matrix, row_items, svecs, bounds) if found else None)
 
     def _lexical_folder(self) -> Path | None:
         """Where this index's saved BM25 lives: named by a hash of everything it is derived from."""
