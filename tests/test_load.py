@@ -75,10 +75,12 @@ class CountingModel(BaseHTTPRequestHandler):
                 self.wfile.write(f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n".encode())
                 self.wfile.flush()
                 time.sleep(0.15)
-            self.wfile.write(b"data: [DONE]\n\n")
         finally:
+            # Leave the count before the last line: once the client reads [DONE] it frees its slot and may send
+            # the next request at once, which must not find this one still counted.
             with CountingModel.lock:
                 CountingModel.in_flight -= 1
+        self.wfile.write(b"data: [DONE]\n\n")
 
     def log_message(self, *args: Any) -> None:
         pass
