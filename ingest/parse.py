@@ -56,6 +56,9 @@ PLACEHOLDER = re.compile(
 )
 BULLET = re.compile(r"^(?:[•·▪◦●\-–*]\s+|\d{1,2}[.)]\s+|[a-zæøå][.)]\s+|At \d+\)\s*)")
 CLOSED = re.compile(r"\blukket\b", re.I)
+# Titles of the items every agenda ends or begins with; they need no case number to be items.
+STANDING_TITLE = re.compile(
+    r"(?:eventuelt|evt|næste møde|meddelelser|godkendelse af (?:dagsorden(?:en)?|referat(?:et)?))", re.I)
 RUNNING_FOOTER = re.compile(r"^(?:side\s+)?\d{1,3}\s*(?:(?:af|/)\s*\d{1,3})?$", re.I)
 
 MONTHS = {
@@ -90,7 +93,9 @@ def parse_meeting(
     doc: RawDocument, council: str | None = None, meeting_date: date | None = None
 ) -> Meeting:
     """Parse a document's text into a Meeting; ``council``/``meeting_date`` fill what the text lacks."""
-    lines = clean_lines(doc.text)
+    # An HTML reader writes a blank line between blocks: every one is a real paragraph break, however
+    # regular (the double-spacing of PDF text must not be guessed there).
+    lines = clean_lines(doc.text, blank_lines_are_breaks=doc.format == "html")
     candidates = _find_headers(lines)
     if not candidates:
         raise NotMinutes("ingen dagsordenspunkter fundet – er det et referat?")
@@ -123,7 +128,7 @@ def parse_meeting(
 # --------------------------------------------------------------------------- text cleaning
 
 
-def clean_lines(text: str) -> list[str]:
+def clean_lines(text: str, blank_lines_are_breaks: bool = False) -> list[str]:
     """Normalise extracted text into lines; an empty string marks a paragraph break."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00ad", "").replace("\u00a0", " ")
     text = text.replace("\u2028", "\n").replace("\u200b", "")
@@ -134,7 +139,7 @@ def clean_lines(text: str) -> list[str]:
     # whitespace-only lines marking the real paragraph breaks.
     nonblank = [i for i, line in enumerate(raw) if line.strip()]
     followed_by_empty = sum(1 for i in nonblank if i + 1 < len(raw) and raw[i + 1] == "")
-    double_spaced = len(nonblank) > 10 and followed_by_empty / len(nonblank) > 0.8
+    double_spaced = not blank_lines_are_breaks and len(nonblank) > 10 and followed_by_empty / len(nonblank) > 0.8
     lines: list[str] = []
     for line in raw:
         if double_spaced and line == "":
@@ -264,6 +269,8 @@ def _evidence(lines: list[str], cand: _Candidate, cand_lines: set[int]) -> float
     """How strongly the text says this line opens an item: 3 strong, 1 weak, 0 none."""
     if cand.punkt or CASE_NUMBER.search(cand.title):
         return 3.0
+    # A standing item ("4. Eventuelt", "Næste møde") has no case number and no parts, only its text.
+    standing = bool(STANDING_TITLE.fullmatch(cand.title.strip(" .:")))
     seen = 0
     for j in range(cand.line + 1, min(len(lines), cand.line + 40)):
         line = lines[j]
@@ -272,6 +279,8 @@ def _evidence(lines: list[str], cand: _Candidate, cand_lines: set[int]) -> float
         if j in cand_lines:
             return 0.0
         seen += 1
+        if standing:
+            return 1.0
         if seen <= 4 and _case_line(line) is not None:
             return 3.0
         if seen <= 12 and _PART_RE.match(line):

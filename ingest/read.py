@@ -185,14 +185,34 @@ def _html_text(data: bytes) -> str:
 
     lines: list[str] = []
     current: list[str] = []
+    # A list entry reads as a list line ("- Bilag 1: …"), so that an attachment titled "Indstilling" is not
+    # taken for the heading of a part; entries that carry their own number or bullet are left as they are.
+    bullet = False
+    # The level of the last heading with text, and whether text has followed it.
+    state = {"level": 0, "after": False}
 
-    def flush(heading: bool = False) -> None:
+    def flush(heading: int = 0) -> None:
+        nonlocal bullet
         text = " ".join("".join(current).split())
         current.clear()
-        if text:
-            lines.append(("\x01" if heading else "") + text)
+        if not text:
+            if heading >= 3 and state["after"] and state["level"] >= 3:
+                # An empty part heading below a part's text ends that part: FirstAgenda puts the case summary
+                # under one, right below the decision. What follows is the case presentation, not the decision.
+                lines.append("\x01Sagsfremstilling")
+                state["after"] = False
+            return
+        if bullet and not re.match(r"[-–•*·▪]\s|\d{1,3}[.)]", text):
+            text = "- " + text
+        bullet = False
+        if heading:
+            state.update(level=heading, after=False)
+        else:
+            state["after"] = True
+        lines.append(("\x01" if heading else "") + text)
 
     def walk(node: Tag) -> None:
+        nonlocal bullet
         for child in node.children:
             if isinstance(child, NavigableString):
                 current.append(str(child))
@@ -200,8 +220,11 @@ def _html_text(data: bytes) -> str:
                 name = child.name.lower()
                 if name in _BLOCK_TAGS:
                     flush()
+                    bullet = bullet or name == "li"
                     walk(child)
-                    flush(heading=name in _HEADING_TAGS)
+                    flush(heading=int(name[1]) if name in _HEADING_TAGS else 0)
+                    if name == "li":
+                        bullet = False
                 else:
                     walk(child)
 

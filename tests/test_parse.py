@@ -127,6 +127,14 @@ def test_aarhus_teknisk_udvalg() -> None:
     items = {it.section: it for it in m.items}
     assert items["5"].title == "Eventuelt"
     assert items["5"].text.strip()  # "Eventuelt" has a decision text and must keep it
+    # The decision holds the votes only: the case summary below an empty heading is not part of it, and the
+    # attachment list (whose first document is titled "Indstilling") is the Bilag part, not a proposal.
+    parts = {p.heading: p.text for p in items["2"].parts}
+    assert "Solveig Munk kunne ikke tiltræde indstillingen." in parts["Beslutninger"]
+    assert "fire ugers høring" not in parts["Beslutninger"] and "fire ugers høring" in parts["Sagsfremstilling"]
+    assert "Indstilling" not in parts and "- Bilag 1: Udviklingsplan for Pier 3" in parts["Bilag"]
+    # Each paragraph of the HTML stays a line: the steps of the case history are not run together.
+    assert "Udvalg: Magistraten\nDato: 02-09-2025" in parts["Sagsforløb"]
 
 
 @needs_real
@@ -140,6 +148,16 @@ def test_aarhus_byraad_agenda() -> None:
     items = {it.section: it for it in m.items}
     assert items["1"].title == "Godkendelse af dagsorden"
     assert len(items["7"].text) > 5000  # the budget table stays inside its item
+
+
+def test_a_standing_item_with_text_is_an_item_not_the_end_of_the_one_before() -> None:
+    text = ("Referat af møde i Testrådet 3. juni 2025\n\n1. Godkendelse af dagsorden\nGodkendt.\n\n"
+            "2. Cloud\nSAG-2025-00001\nBeslutning\nRådet godkendte retningslinjen.\n\n"
+            "3. Eventuelt\nJonas Brink orienterede om det nye ESDH-system.\n")
+    m = parse_text(text)
+    assert [(it.section, it.title) for it in m.items] == [("1", "Godkendelse af dagsorden"), ("2", "Cloud"),
+                                                          ("3", "Eventuelt")]
+    assert "Jonas Brink" not in m.items[1].text and "Jonas Brink" in m.items[2].text
 
 
 # --------------------------------------------------------------------------- fictional formats

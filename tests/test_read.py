@@ -101,7 +101,30 @@ def test_html_keeps_the_minutes_and_drops_chrome(tmp_path: Path) -> None:
     doc = read_document(p)
     assert doc.format == "html"
     assert doc.text.split("\n\n") == ["Referat", "3. Lokalplan for havnen", "Første afsnit over to linjer.",
-                                      "punkt a", "punkt b"]
+                                      "- punkt a", "- punkt b"]
+
+
+def test_html_list_entries_and_empty_headings_keep_the_parts_apart(tmp_path: Path) -> None:
+    # As FirstAgenda publishes minutes: an empty heading below the decision opens the case summary, and the
+    # attachment list holds a document titled "Indstilling".
+    p = tmp_path / "m.html"
+    p.write_text(
+        "<html><body><h1>Referat</h1><h2>2. Udviklingsplan</h2><span>EMN-2025-009242</span><h3></h3>"
+        "<h3>Beslutninger</h3><div>Udvalget godkendte planen.</div><h3></h3>"
+        "<div>Planen har været i høring i fire uger.</div><h3>Bilag</h3>"
+        "<ul><li><a>Indstilling</a></li><li><a>Bilag 1: Planen</a></li><li>2) Høringssvar</li></ul></body></html>",
+        encoding="utf-8",
+    )
+    assert read_document(p).text.split("\n\n") == [
+        "Referat", "2. Udviklingsplan", "EMN-2025-009242", "Beslutninger", "Udvalget godkendte planen.",
+        "Sagsfremstilling", "Planen har været i høring i fire uger.", "Bilag",
+        "- Indstilling", "- Bilag 1: Planen", "2) Høringssvar"]
+    item = parse_meeting(read_document(p)).items[0]
+    assert [(part.heading, part.text) for part in item.parts] == [
+        ("Beslutninger", "Udvalget godkendte planen."),
+        ("Sagsfremstilling", "Planen har været i høring i fire uger."),
+        ("Bilag", "- Indstilling\n- Bilag 1: Planen\n2) Høringssvar"),
+    ]
 
 
 def test_html_fragment_with_htm_extension(tmp_path: Path) -> None:
