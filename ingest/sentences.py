@@ -14,6 +14,9 @@ _SENTENCE_END = re.compile(
     "".join(rf"(?<!\b{re.escape(v)}\.)" for a in _ABBREVIATIONS for v in (a, a.capitalize()))
     + r"(?<=[.!?])\s+(?=[A-ZÆØÅ\"“(0-9])")
 
+# A list number at the start of a line ("1.", "12.").
+_ENUMERATOR = re.compile(r"\d{1,2}\.")
+
 
 def sentences(text: str) -> list[str]:
     """Split text into sentences and list lines, each a verbatim substring of ``text``."""
@@ -22,6 +25,8 @@ def sentences(text: str) -> list[str]:
         start = 0
         for m in _SENTENCE_END.finditer(line):
             piece = line[start : m.start()].strip()
+            if start == 0 and _ENUMERATOR.fullmatch(piece):
+                continue  # "1. Kortlægning af …": the number opens a list line, it ends no sentence
             if piece:
                 out.append(piece)
             start = m.end()
