@@ -25,7 +25,7 @@ $(BIN)/raadgiver: pyproject.toml
 install: $(BIN)/raadgiver
 
 demo-index: install
-	@echo "Laver demo-referaterne (PDF, DOCX, HTML, TXT)"
+	@echo "Laver demo-referaterne (PDF, DOCX, TXT)"
 	@$(BIN)/python demo/render.py demo/minutes demo/build/minutes >/dev/null
 	@echo "Bygger demo-indekset i $(DEMO_DB)"
 	@$(BIN)/raadgiver ingest demo/build/minutes --db $(DEMO_DB)

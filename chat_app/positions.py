@@ -65,9 +65,9 @@ def role_of(sentence: str, part: str) -> Role:
 
 
 def substantive(s: Sentence) -> bool:
-    """Worth quoting: not a bare list stub, a signature or a one-word line."""
+    """Worth quoting: not a bare list stub, a signature, a one-word line or the title of an attachment."""
     t = s.text.strip("-•* ")
-    return len(t) >= 25 and not t.endswith(":")
+    return len(t) >= 25 and not t.endswith(":") and s.part.lower() != "bilag"
 
 
 def pick(scored: list[tuple[Sentence, float]], n: int = 2, role_bonus: float = 0.02) -> list[Sentence]:
@@ -96,3 +96,90 @@ def pick(scored: list[tuple[Sentence, float]], n: int = 2, role_bonus: float = 0
         chosen.append(max(rest, key=lambda sr: sr[1]))
     order = {id(s): i for i, (s, _) in enumerate(cands)}
     return [s for s, _ in sorted(chosen, key=lambda sr: (ROLE_RANK[sr[0].role], order[id(sr[0])]))]
+
+
+# A question that names a part asks for it: "Hvad indstillede sekretariatet …?" wants the proposal, "Hvordan er
+# sagen forløbet …?" and "Hvor mange gange …?" the earlier steps. Its best sentence is shown first.
+_ASKS_PROPOSAL = re.compile(r"\bindstill\w*|\bforesl[åa]\w*|\bproposed?\b|\brecommend\w*", re.I)
+_ASKS_HISTORY = re.compile(r"\bsagsforløb\w*|\bforløb\w*|\bhvor mange gange\b|\btidligere\b|\bhow many times\b", re.I)
+
+
+def asked_roles(question: str, change: bool = False) -> tuple[Role, ...]:
+    """The roles the question asks for by name; a question about change over time asks for the history too."""
+    roles: list[Role] = []
+    if _ASKS_PROPOSAL.search(question):
+        roles.append("proposal")
+    if change or _ASKS_HISTORY.search(question):
+        roles.append("history")
+    return tuple(roles)
+
+
+def best_of_role(scored: list[tuple[Sentence, float]], role: Role) -> Sentence | None:
+    """The most relevant substantive sentence with ``role`` (None if the item has none)."""
+    cands = [(s, r) for s, r in scored if s.role == role and substantive(s)]
+    return max(cands, key=lambda sr: sr[1])[0] if cands else None
+
+
+LIST_LINE = re.compile(r"^(?:[-–•*·▪]\s|\d{1,2}[.)]\s|[a-zæøå][.)]\s|At \d+\))")
+MAX_LIST_LINES = 6
+
+
+def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: bool = False) -> list[Sentence]:
+    """``chosen`` with the rest of each list a chosen list line stands in: the question "which tracks …?" is
+    answered by the whole list, not by the one line that read closest. ``sentences`` in the item's order;
+    at most ``MAX_LIST_LINES`` lines of one list, each sentence once. The proposal's list ("- tager … til
+    efterretning") is what the administration asked for, not the answer: expanded only with ``proposals``."""
+    out: list[Sentence] = []
+    seen: set[int] = set()
+    index = {id(s): i for i, s in enumerate(sentences)}
+    for s in chosen:
+        i = index.get(id(s))
+        if i is None or not LIST_LINE.match(s.text) or (s.role == "proposal" and not proposals):
+            if id(s) not in seen:
+                out.append(s)
+                seen.add(id(s))
+            continue
+        lo = i
+        while lo > 0 and LIST_LINE.match(sentences[lo - 1].text) and sentences[lo - 1].part == s.part:
+            lo -= 1
+        hi = i
+        while hi + 1 < len(sentences) and LIST_LINE.match(sentences[hi + 1].text) and sentences[hi + 1].part == s.part:
+            hi += 1
+        run = sentences[lo : hi + 1]
+        if len(run) > MAX_LIST_LINES:  # the lines nearest the chosen one
+            start = min(max(0, i - lo - MAX_LIST_LINES // 2), len(run) - MAX_LIST_LINES)
+            run = run[start : start + MAX_LIST_LINES]
+        for x in run:
+            if id(x) not in seen:
+                out.append(x)
+                seen.add(id(x))
+    return out
+
+
+# What kind of answer a question asks for, and whether a sentence holds one: "Hvor mange …?" and "Hvad koster …?"
+# want a number, "Hvornår …?" a date. A sentence that holds no number cannot answer "how many".
+_ASKS_NUMBER = re.compile(r"\bhvor (?:mange|meget|stor|store|længe)\b|\bhvad (?:koster|kostede|beløb)|\bhow (?:many|much|long)\b|"
+                          r"\bwhat (?:does|did) .* cost\b|\bantal\b", re.I)
+_ASKS_DATE = re.compile(r"\bhvornår\b|\bwhen\b|\bwhich date\b|\bhvilken dato\b", re.I)
+_NUMBER = re.compile(r"\d|\b(?:to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|halvdelen|dobbelt)\b", re.I)
+_DATE = re.compile(r"\b(?:19|20)\d{2}\b|\b\d{1,2}\.\s*(?:januar|februar|marts|april|maj|juni|juli|august|september|"
+                   r"oktober|november|december)\b|\b(?:uge|kvartal)\s*\d|\b(?:januar|februar|marts|april|maj|juni|juli|"
+                   r"august|september|oktober|november|december)\b", re.I)
+
+
+def answer_type(question: str) -> str:
+    """"number", "date" or "" for the answer the question asks for."""
+    if _ASKS_DATE.search(question):
+        return "date"
+    if _ASKS_NUMBER.search(question):
+        return "number"
+    return ""
+
+
+def holds_answer_type(sentence: str, kind: str) -> bool:
+    """Whether the sentence holds what a question of ``kind`` asks for (True when it asks for nothing)."""
+    if kind == "date":
+        return bool(_DATE.search(sentence))
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    return True

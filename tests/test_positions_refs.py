@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from chat_app.positions import Sentence, item_sentences, pick, role_of
+from chat_app.positions import (Sentence, answer_type, asked_roles, best_of_role, holds_answer_type, item_sentences, pick,
+                                role_of, substantive, with_lists)
+from ingest.sentences import sentences
 from chat_app.refs import DateRef, missing_council, missing_date, named_councils, named_dates
 
 ITEM = """Indstilling
@@ -68,6 +70,78 @@ def test_without_any_position_the_discussion_beats_the_proposal() -> None:
     s = [(x, 0.8 if x.role == "proposal" else 0.795) for x in item_sentences(text)]
     assert [x.role for x in pick(s)] == ["discussion"]
     assert pick([]) == []
+
+
+def test_attachment_titles_are_never_quoted() -> None:
+    text = "Beslutning\nGodkendt.\n\nBilag\n- Bilag 1: Udviklingsplan for Pier 3 med omgivelser og strategier"
+    sents = item_sentences(text)
+    assert [s.part for s in sents] == ["Beslutning", "Bilag"]
+    assert not substantive(sents[1])
+    assert pick([(sents[1], 0.99)]) == []
+
+
+def test_a_list_number_opens_a_line_and_ends_no_sentence() -> None:
+    assert sentences("1. Kortlægning af it-aktiver. Derefter mere\n2. Udvikling af målbillede") == [
+        "1. Kortlægning af it-aktiver.", "Derefter mere", "2. Udvikling af målbillede"]
+    # A number that ends a sentence inside a line still ends it.
+    assert sentences("Deltagerne var 3. Derefter frokost.") == ["Deltagerne var 3.", "Derefter frokost."]
+
+
+LIST_ITEM = """Drøftelse
+Christian gennemgik de centrale spor i det igangværende arbejde:
+1. Kortlægning af eksisterende organisatoriske landskab og it-aktiver
+2. Udvikling af målbillede for netværks- og serverdrift
+3. Afklaring af juridiske og organisatoriske modeller for enhederne
+4. Etablering af governance-struktur og national styregruppe
+Rådet anerkendte aftalens betydning for kommunerne."""
+
+
+def test_a_chosen_list_line_brings_its_whole_list() -> None:
+    sents = item_sentences(LIST_ITEM)
+    council = next(s for s in sents if s.role == "council")
+    line2 = next(s for s in sents if s.text.startswith("2."))
+    got = with_lists([council, line2], sents)
+    assert [s.text[:2] for s in got] == ["Rå", "1.", "2.", "3.", "4."]
+    assert with_lists([council], sents) == [council]  # no list line chosen: nothing added
+    # The proposal's list is shown whole only when the question asks what was proposed.
+    two = item_sentences("Indstilling\nSekretariatet indstiller, at rådet:\n- tager orienteringen til efterretning\n"
+                         "- godkender planen for udfasning af webservices")
+    assert with_lists([two[1]], two) == [two[1]]
+    assert with_lists([two[1]], two, proposals=True) == two[1:]
+
+
+def test_a_long_list_is_cut_around_the_chosen_line() -> None:
+    text = "Drøftelse\n" + "\n".join(f"- Punkt nummer {n} på listen over opgaver" for n in range(1, 13))
+    sents = item_sentences(text)
+    got = with_lists([sents[9]], sents)
+    assert len(got) == 6 and sents[9] in got and got == sents[6:12]
+
+
+def test_the_question_names_the_part_it_asks_for() -> None:
+    assert asked_roles("Hvad indstillede sekretariatet i punktet om arkitektur?") == ("proposal",)
+    assert asked_roles("Hvordan er sagen forløbet siden Magistratens anbefaling?") == ("history",)
+    assert asked_roles("Hvor mange gange er sagen blevet udsat?") == ("history",)
+    assert asked_roles("Hvad mente rådet om open source?") == ()
+    assert asked_roles("Hvordan har rådets holdning udviklet sig?", change=True) == ("history",)
+    item = [(s, 0.5) for s in item_sentences(ITEM)]
+    # "Sekretariatet indstiller, at rådet:" only introduces the list: the proposal is its line.
+    assert best_of_role(item, "proposal") == Sentence("- godkender retningslinjen for brug af cloud", "Indstilling",
+                                                      "proposal")
+    assert best_of_role(item, "history").text == "Udvalget behandlede sagen første gang i marts."
+    assert best_of_role([(s, r) for s, r in item if s.role != "history"], "history") is None
+
+
+def test_a_question_for_a_number_or_a_date_wants_a_sentence_that_holds_one() -> None:
+    assert answer_type("Hvad koster forsøget med en AI-assistent?") == "number"
+    assert answer_type("Hvor mange kommuner deltager?") == "number"
+    assert answer_type("Hvornår skal webservices være udfaset?") == "date"
+    assert answer_type("Hvad mente rådet om open source?") == ""
+    assert holds_answer_type("Forsøget koster 150.000 kr.", "number")
+    assert not holds_answer_type("Forsøget er godkendt af udvalget.", "number")
+    assert holds_answer_type("De skal være udfaset inden udgangen af 2027.", "date")
+    assert holds_answer_type("Arkitekturugen ligger i uge 41.", "date")
+    assert not holds_answer_type("Rådet tog orienteringen til efterretning.", "date")
+    assert holds_answer_type("Hvad som helst.", "")
 
 
 def test_named_dates() -> None:
