@@ -158,8 +158,10 @@ def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: boo
 
 # What kind of answer a question asks for, and whether a sentence holds one: "Hvor mange …?" and "Hvad koster …?"
 # want a number, "Hvornår …?" a date. A sentence that holds no number cannot answer "how many".
-_ASKS_NUMBER = re.compile(r"\bhvor (?:mange|meget|stor|store|længe)\b|\bhvad (?:koster|kostede|beløb)|\bhow (?:many|much|long)\b|"
+# "Hvor mange gange …?" counts events (the case history answers it), it does not ask for a number in the text.
+_ASKS_NUMBER = re.compile(r"\bhvor (?:mange|meget|stor|store|længe)\b(?! gange)|\bhvad (?:koster|kostede|beløb)|\bhow (?:many|much|long)\b|"
                           r"\bwhat (?:does|did) .* cost\b|\bantal\b", re.I)
+_ASKS_COUNT_OF_TIMES = re.compile(r"\bhow many times\b", re.I)
 _ASKS_DATE = re.compile(r"\bhvornår\b|\bwhen\b|\bwhich date\b|\bhvilken dato\b", re.I)
 _NUMBER = re.compile(r"\d|\b(?:to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|halvdelen|dobbelt)\b", re.I)
 _DATE = re.compile(r"\b(?:19|20)\d{2}\b|\b\d{1,2}\.\s*(?:januar|februar|marts|april|maj|juni|juli|august|september|"
@@ -171,7 +173,7 @@ def answer_type(question: str) -> str:
     """"number", "date" or "" for the answer the question asks for."""
     if _ASKS_DATE.search(question):
         return "date"
-    if _ASKS_NUMBER.search(question):
+    if _ASKS_NUMBER.search(question) and not _ASKS_COUNT_OF_TIMES.search(question):
         return "number"
     return ""
 

@@ -136,6 +136,7 @@ def test_a_question_for_a_number_or_a_date_wants_a_sentence_that_holds_one() -> 
     assert answer_type("Hvor mange kommuner deltager?") == "number"
     assert answer_type("Hvornår skal webservices være udfaset?") == "date"
     assert answer_type("Hvad mente rådet om open source?") == ""
+    assert answer_type("Hvor mange gange er sagen blevet udsat?") == ""  # a count of events, not a number
     assert holds_answer_type("Forsøget koster 150.000 kr.", "number")
     assert not holds_answer_type("Forsøget er godkendt af udvalget.", "number")
     assert holds_answer_type("De skal være udfaset inden udgangen af 2027.", "date")
