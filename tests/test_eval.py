@@ -19,12 +19,12 @@ DEMO = Path(__file__).resolve().parents[1] / "demo" / "minutes"
 # The level reached on the TEST half of the real-minutes set (eval/questions/real.jsonl, split "test"),
 # with the default model, after every rule and weight was chosen on the dev half; README "Kvalitet"
 # has the dev and test figures side by side. A change that loses questions on the unseen half fails.
-GATE_HYBRID_HIT1 = 0.88  # measured 0.90 (59 questions, 10 of them written after this round's tuning)
+GATE_HYBRID_HIT1 = 0.88  # measured 0.88 (52 of 59; 0.90 before the HTML parser kept paragraphs apart: one paraphrase fell to 2nd)
 GATE_HYBRID_HIT3 = 0.92  # measured 0.93
 GATE_FACT_HIT1 = 1.0
 GATE_REFUSED = 0.93  # must-refuse questions refused; measured 1.00 of 15 (0.93 before the general-rarity weighting)
 GATE_FALSE_REFUSALS = 0.20  # answerable questions refused; measured 0.19 (one question is 1.7 points; target 0.10, not reached)
-GATE_ANSWER_RECALL = 0.45  # answers holding every must-contain fact; measured 0.51
+GATE_ANSWER_RECALL = 0.52  # answers holding every must-contain fact; measured 0.57 (0.51 before lists, asked parts, answer types)
 
 
 @needs_real
