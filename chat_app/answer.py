@@ -11,8 +11,8 @@ from datetime import date
 import numpy as np
 
 from chat_app.generate import Generator
-from chat_app.positions import (ROLE_LABEL, Role, Sentence, answer_type, asked_roles, best_of_role, holds_answer_type,
-                                item_sentences, pick, substantive, with_lists)
+from chat_app.positions import (Role, Sentence, answer_type, asked_roles, best_of_role, holds_answer_type,
+                                item_sentences, label_of, pick, substantive, with_lists)
 from chat_app.prompt import Citation, citation_for
 from chat_app.refs import MONTH_NAMES, missing_council, missing_date
 from index.lexical import general_rarity, tokenize
@@ -313,7 +313,8 @@ def score_sentences(index: Index, question: str, hits: Sequence[Hit]) -> list[Sc
         boosted = scores
     kind = answer_type(question)
     if ANSWER_TYPE_WEIGHT and kind and flat:
-        boosted = boosted + ANSWER_TYPE_WEIGHT * np.asarray([holds_answer_type(t, kind) for t in flat], dtype=np.float32)
+        typed = np.asarray([holds_answer_type(t, kind) for t in flat], dtype=np.float32)
+        boosted = boosted + ANSWER_TYPE_WEIGHT * typed
     out, pos = [], 0
     for sents in per_item:
         out.append([(s, float(boosted[pos + i]), float(scores[pos + i])) for i, s in enumerate(sents)])
@@ -383,7 +384,7 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
         mark = " – seneste holdning" if change and n == 1 else ""
         lines.append(f"{_where_label(cite)}{mark}:")
         for s in chosen:
-            lines.append(f"- {ROLE_LABEL[s.role]}: »{_shown(s.text)}« [{n}]")
+            lines.append(f"- {label_of(s)}: »{_shown(s.text)}« [{n}]")
         lines.append("")
     if more:
         lines.append(f"Yderligere {len(more)} punkt{'er' if len(more) != 1 else ''} omtaler emnet: " + "; ".join(more) + ".")

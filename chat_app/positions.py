@@ -24,6 +24,9 @@ ROLE_LABEL: dict[Role, str] = {
     "proposal": "Indstilling (forslaget til rådet/udvalget)",
     "history": "Tidligere forløb",
 }
+# Parts whose talk is the meeting's discussion; text under any other heading (Resume, Sagsfremstilling …) is
+# labelled by that heading, so a case summary is not presented as something said at the meeting.
+_DISCUSSION_PARTS = ("", "drøftelse", "behandling", "referat")
 _DECISION_PARTS = ("beslutning", "beslutninger", "konklusion")
 _PROPOSAL_PARTS = ("indstilling", "indstillinger", "beslutningspunkter", "forslag")
 _HISTORY_PARTS = ("sagsforløb", "tidligere beslutninger")
@@ -62,6 +65,13 @@ def role_of(sentence: str, part: str) -> Role:
     if _COUNCIL_SUBJECT.match(sentence):
         return "decision" if _DECIDED.search(sentence) and p in ("", "drøftelse", "behandling") else "council"
     return "discussion"
+
+
+def label_of(s: Sentence) -> str:
+    """How the answer introduces the sentence: its role, or for talk outside the discussion, its part."""
+    if s.role == "discussion" and s.part.lower() not in _DISCUSSION_PARTS:
+        return f"Fra afsnittet »{s.part}«"
+    return ROLE_LABEL[s.role]
 
 
 def substantive(s: Sentence) -> bool:
@@ -159,7 +169,8 @@ def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: boo
 # What kind of answer a question asks for, and whether a sentence holds one: "Hvor mange …?" and "Hvad koster …?"
 # want a number, "Hvornår …?" a date. A sentence that holds no number cannot answer "how many".
 # "Hvor mange gange …?" counts events (the case history answers it), it does not ask for a number in the text.
-_ASKS_NUMBER = re.compile(r"\bhvor (?:mange|meget|stor|store|længe)\b(?! gange)|\bhvad (?:koster|kostede|beløb)|\bhow (?:many|much|long)\b|"
+_ASKS_NUMBER = re.compile(r"\bhvor (?:mange|meget|stor|store|længe)\b(?! gange)|\bhvad (?:koster|kostede|beløb)|"
+                          r"\bhow (?:many|much|long)\b|"
                           r"\bwhat (?:does|did) .* cost\b|\bantal\b", re.I)
 _ASKS_COUNT_OF_TIMES = re.compile(r"\bhow many times\b", re.I)
 _ASKS_DATE = re.compile(r"\bhvornår\b|\bwhen\b|\bwhich date\b|\bhvilken dato\b", re.I)

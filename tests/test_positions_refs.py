@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from chat_app.positions import (Sentence, answer_type, asked_roles, best_of_role, holds_answer_type, item_sentences, pick,
-                                role_of, substantive, with_lists)
+from chat_app.positions import (Sentence, answer_type, asked_roles, best_of_role, holds_answer_type, item_sentences,
+                                label_of, pick, role_of, substantive, with_lists)
 from ingest.sentences import sentences
 from chat_app.refs import DateRef, missing_council, missing_date, named_councils, named_dates
 
@@ -143,6 +143,12 @@ def test_a_question_for_a_number_or_a_date_wants_a_sentence_that_holds_one() -> 
     assert holds_answer_type("Arkitekturugen ligger i uge 41.", "date")
     assert not holds_answer_type("Rådet tog orienteringen til efterretning.", "date")
     assert holds_answer_type("Hvad som helst.", "")
+
+
+def test_talk_outside_the_discussion_is_labelled_by_its_part() -> None:
+    sents = item_sentences("Resume\nDer er indkommet 1149 høringssvar.\n\nDrøftelse\n"
+                           "Karen Holm bød velkommen til mødet.\n\nBeslutning\nGodkendt uden bemærkninger.")
+    assert [label_of(s) for s in sents] == ["Fra afsnittet »Resume«", "Fra drøftelsen", "Beslutning"]
 
 
 def test_named_dates() -> None:
