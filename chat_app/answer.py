@@ -68,9 +68,11 @@ FACT_SENTENCES = 1
 # gain this much when choosing what to quote. Dev answer recall for 0 / 0.03 / 0.05 / 0.1 / 0.15 / 0.25:
 # real 0.71 / 0.69 / 0.71 / 0.71 / 0.71 / 0.71, demo 0.55 / 0.57 / 0.57 / 0.60 / 0.57 / 0.55.
 ANSWER_TYPE_WEIGHT = 0.1
+# "udviklet sig", not any word that starts with "udvikl": "udviklingsplanen for Pier 3" is a topic, not a
+# question about change; likewise "development plan" in English.
 CHANGE_QUESTION = re.compile(
-    r"udvikl|ændret|ændre[ts]?\b|over tid|tidligere|hidtil|skiftet|forandr|holdning.*(nu|i dag|siden)|"
-    r"changed?|evolv|over time|develop",
+    r"\budvikl(?:et|ede|er|e) sig\b|\budviklingen i\b|ændret|ændre[ts]?\b|over tid|tidligere|hidtil|skiftet|forandr|"
+    r"holdning.*(nu|i dag|siden)|\bchanged?\b|\bevolv|over time|\bdevelop(?:ed|s)?\b",
     re.I,
 )
 # Words that ask, not what is asked about: a question is not off-topic for using them.
@@ -352,8 +354,8 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
                support: Support | None = None, asked: Sequence[Role] = ()) -> Answer:
     """The council's position per item, verbatim and cited; further items named, not quoted.
 
-    A part the question asks for (``asked``: the proposal, the earlier steps) adds its best sentence: the
-    proposal first, the history after the positions. A list line of the best item brings the rest of its list."""
+    A part the question asks for (``asked``: the decision, the proposal, the earlier steps) adds its best
+    sentence: the decision and the proposal first, the history after the positions. A list line of the best item brings the rest of its list."""
     order = list(range(len(hits)))
     if change:  # newest first: the current position leads, how it got there follows
         order.sort(key=lambda i: (hits[i].chunk.meeting_date is not None, hits[i].chunk.meeting_date), reverse=True)
@@ -370,10 +372,13 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
                           key=lambda sr: -sr[1])
             chosen = chosen + [s for s, _ in rest[:FACT_SENTENCES]]
         pairs = [(s, r) for s, r, _ in scored[i]]
-        for role in asked:
+        front: list[Sentence] = []
+        back: list[Sentence] = []
+        for role in asked:  # the decision, then the proposal lead; the history follows
             extra = best_of_role(pairs, role)
-            if extra is not None and extra not in chosen:
-                chosen = [extra] + chosen if role == "proposal" else chosen + [extra]
+            if extra is not None:
+                (front if role in ("decision", "proposal") else back).append(extra)
+        chosen = front + [c for c in chosen if c not in front and c not in back] + back
         if i == 0:  # the best item's lists are shown whole; the proposal's only when the question asks for it
             chosen = with_lists(chosen, [s for s, _ in pairs], "proposal" in asked)
         cite = citation_for(hits[i].chunk, chosen[0].text)

@@ -62,7 +62,8 @@ def role_of(sentence: str, part: str) -> Role:
         return "proposal"
     if p in _HISTORY_PARTS:
         return "history"
-    if _COUNCIL_SUBJECT.match(sentence):
+    # "Således Byrådet godkender …" in a case summary is the administration describing, not the council speaking.
+    if p in _DISCUSSION_PARTS and _COUNCIL_SUBJECT.match(sentence):
         return "decision" if _DECIDED.search(sentence) and p in ("", "drøftelse", "behandling") else "council"
     return "discussion"
 
@@ -110,6 +111,7 @@ def pick(scored: list[tuple[Sentence, float]], n: int = 2, role_bonus: float = 0
 
 # A question that names a part asks for it: "Hvad indstillede sekretariatet …?" wants the proposal, "Hvordan er
 # sagen forløbet …?" and "Hvor mange gange …?" the earlier steps. Its best sentence is shown first.
+_ASKS_DECISION = re.compile(r"\bbesluttede\b|\bbesluttet\b|\bbeslutning\w*|\bvedt[oa]g\w*|\bdecid\w*|\bdecision", re.I)
 _ASKS_PROPOSAL = re.compile(r"\bindstill\w*|\bforesl[åa]\w*|\bproposed?\b|\brecommend\w*", re.I)
 _ASKS_HISTORY = re.compile(r"\bsagsforløb\w*|\bforløb\w*|\bhvor mange gange\b|\btidligere\b|\bhow many times\b", re.I)
 
@@ -117,6 +119,8 @@ _ASKS_HISTORY = re.compile(r"\bsagsforløb\w*|\bforløb\w*|\bhvor mange gange\b|
 def asked_roles(question: str, change: bool = False) -> tuple[Role, ...]:
     """The roles the question asks for by name; a question about change over time asks for the history too."""
     roles: list[Role] = []
+    if _ASKS_DECISION.search(question):
+        roles.append("decision")
     if _ASKS_PROPOSAL.search(question):
         roles.append("proposal")
     if change or _ASKS_HISTORY.search(question):

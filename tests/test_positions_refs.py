@@ -43,6 +43,8 @@ def test_council_decisions_in_the_discussion_count_as_decisions() -> None:
     assert role_of("It-Arkitekturrådet bakkede op om anbefalingen.", "Drøftelse") == "council"
     assert role_of("Desuden Rådet var enigt i, at piloten fortsætter.", "Drøftelse") == "council"
     assert role_of("Karen Holm bød velkommen.", "Drøftelse") == "discussion"
+    # In a case summary the administration describes what the council is to do: that is not the council speaking.
+    assert role_of("Således Byrådet godkender udviklingsplanen for Pier 3.", "Resume") == "discussion"
     # What the administration proposes is never the decision, whatever its verbs.
     assert role_of("Rådet godkendte forslaget i 2024.", "Indstilling") == "proposal"
 
@@ -122,6 +124,8 @@ def test_the_question_names_the_part_it_asks_for() -> None:
     assert asked_roles("Hvordan er sagen forløbet siden Magistratens anbefaling?") == ("history",)
     assert asked_roles("Hvor mange gange er sagen blevet udsat?") == ("history",)
     assert asked_roles("Hvad mente rådet om open source?") == ()
+    assert asked_roles("Hvad besluttede udvalget om udviklingsplanen for Pier 3?") == ("decision",)
+    assert asked_roles("What did the committee decide about the plan?") == ("decision",)
     assert asked_roles("Hvordan har rådets holdning udviklet sig?", change=True) == ("history",)
     item = [(s, 0.5) for s in item_sentences(ITEM)]
     # "Sekretariatet indstiller, at rådet:" only introduces the list: the proposal is its line.
