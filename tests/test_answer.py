@@ -11,7 +11,7 @@ import pytest
 from chat_app.answer import Answer, answer_question, is_english, name_words
 from index.build import ingest_paths
 from index.store import Index, open_index
-from tests.conftest import IT_ARK, needs_real
+from tests.conftest import AARHUS_TU, IT_ARK, needs_real
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "minutes"
 pytestmark = pytest.mark.slow
@@ -194,3 +194,22 @@ def test_the_best_item_also_quotes_the_fact_the_question_asks_for(tmp_path: Path
         first_item = a.answer.split("\n\n")[0].splitlines()
         assert first_item[1].startswith("- Drøftelse: »Rådet")  # the council's position still leads
         assert "bloktilskud" in "\n".join(first_item)
+
+
+@needs_real
+def test_real_minutes_answers_lead_with_the_decision_and_show_whole_lists(tmp_path: Path, real_embedder: Any) -> None:
+    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:
+        ingest_paths(ix, [IT_ARK, AARHUS_TU])
+        # Aarhus: the committee's decision, not the case summary under the empty heading, nor a change answer.
+        a = answer_question(ix, "Hvad besluttede udvalget om udviklingsplanen for Pier 3?")
+        check(ix, a)
+        lines = [ln for ln in a.answer.splitlines() if ln.startswith("- ")]
+        assert lines[0].startswith("- Beslutning: »Et flertal i udvalget kunne tiltræde indstillingen"), lines
+        assert "udviklet sig" not in a.answer and "Bilag 1:" not in a.answer
+        assert not any(ln.startswith("- Beslutning:") and "fire ugers høring" in ln for ln in lines)
+        # KL: the four tracks are a numbered list; the answer shows all of it, not the closest line.
+        a = answer_question(ix, "Hvilke spor gennemgik statusoplægget om implementeringen af de fælles it-driftsenheder?")
+        check(ix, a)
+        first_item = a.answer.split("\n\n")[0]
+        for track in ("1. Kortlægning", "2. Udvikling af målbillede", "3. Afklaring", "4. Etablering af governance"):
+            assert track in first_item, first_item
