@@ -228,18 +228,29 @@ class Bm25:
         for tok in tokenize(query, opts.fold):
             for term, weight in self.token_matches(tok):
                 add(term, weight)
-        if opts.compound:
-            ws = words(query, opts.fold)
-            for a, b in zip(ws, ws[1:]):
-                if a is None or b is None or _WHOLE.fullmatch(a) or _WHOLE.fullmatch(b):
-                    continue
-                for link in ("", "s", "e"):
-                    if link and a.endswith(link):
-                        continue
-                    joined = stem(f"{a}{link}{b}".replace("-", ""))
-                    if joined in vocab:
-                        add(joined, opts.compound_weight)
+        for _, _, joined in self.joined_compounds(query):
+            add(joined, opts.compound_weight)
         return list(terms.items())
+
+    def joined_compounds(self, query: str) -> list[tuple[str, str, str]]:
+        """Adjacent query words that the index holds as one compound ("blanket moderniseringen" →
+        "blanketmodernisering", also with a linking -s-/-e-): each pair's two tokens and the joined term."""
+        if not self.options.compound or not self.size:
+            return []
+        stem = _stemmer().stemWord
+        vocab = self.vocab
+        out: list[tuple[str, str, str]] = []
+        ws = words(query, self.options.fold)
+        for a, b in zip(ws, ws[1:]):
+            if a is None or b is None or _WHOLE.fullmatch(a) or _WHOLE.fullmatch(b):
+                continue
+            for link in ("", "s", "e"):
+                if link and a.endswith(link):
+                    continue
+                joined = stem(f"{a}{link}{b}".replace("-", ""))
+                if joined in vocab:
+                    out.append((stem(a.replace("-", "")), stem(b.replace("-", "")), joined))
+        return out
 
     def token_matches(self, tok: str) -> list[tuple[str, float]]:
         """The vocabulary terms one (tokenized) query word matches: itself, else its compound parts,

@@ -718,9 +718,14 @@ class Index:
         def idf(df: int) -> float:
             return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+        # Two words the index holds as one compound ("blanket moderniseringen") are each held as that compound.
+        joined = {t: j for a, b, j in bm25.joined_compounds(query) for t in (a, b) if t not in bm25.vocab}
         out = []
         for tok in dict.fromkeys(tokenize(query, self.lexical_options.fold)):
             if tok in drop:
+                continue
+            if tok in joined:
+                out.append(WordEvidence(tok, idf(bm25.doc_freq(joined[tok])), (joined[tok],), 1.0))
                 continue
             matches = bm25.token_matches(tok) if bm25.size else []
             dfs = [bm25.doc_freq(t) for t, _ in matches]

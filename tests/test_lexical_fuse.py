@@ -187,6 +187,9 @@ def test_split_query_words_find_the_compound_and_a_compound_finds_its_parts() ->
     assert parts.search("digitaliseringsstrategi", 2)[0][0] == 0
     # A stop word between two words: no join across it.
     assert ("sprogmodel", 1.0) not in bm.query_terms("sprog og modeller")
+    # The pairs themselves, as the refusal's word evidence uses them: each token and the compound.
+    assert bm.joined_compounds("status på sprog modeller") == [("sprog", "model", "sprogmodel")]
+    assert bm.joined_compounds("sprog og modeller") == []
 
 
 def test_query_features_names_numbers_and_idf() -> None:

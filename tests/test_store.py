@@ -616,3 +616,16 @@ def test_exact_dense_side_ranks_as_chromadbs_hnsw_and_a_search_never_reads_the_c
         assert [h.chunk.id for h in ix.search(queries[0], k=5)] == [cid for cid, _, _ in with_sentences[0]]
         named = ix.search("Hvad skete der i sag 25/0456?", k=3)  # a direct reference: listed from the saved rows
         assert named and named[0].chunk.case_number == "25/0456"
+
+
+def test_a_compound_typed_as_two_words_counts_as_held_in_the_word_evidence(tmp_path: Path,
+                                                                           hash_embedder: object) -> None:
+    paths = write_corpus(tmp_path / "in")
+    with open_index(tmp_path / "db", hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths[:1])
+        held = {w.word: w for w in ix.query_evidence("ny ordning for mad affald")}
+        # "mad" and "affald" are not words of the minutes, "madaffald" is: both count as that compound.
+        assert held["mad"].terms == held["affald"].terms == ("madaffald",)
+        assert held["mad"].match == held["affald"].match == 1.0
+        assert held["mad"].idf == held["affald"].idf == next(iter(
+            w.idf for w in ix.query_evidence("madaffald")))
