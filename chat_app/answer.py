@@ -355,7 +355,8 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
     """The council's position per item, verbatim and cited; further items named, not quoted.
 
     A part the question asks for (``asked``: the decision, the proposal, the earlier steps) adds its best
-    sentence: the decision and the proposal first, the history after the positions. A list line of the best item brings the rest of its list."""
+    sentence: the decision and the proposal first, the history after the positions. A list line of the best
+    item brings the rest of its list."""
     order = list(range(len(hits)))
     if change:  # newest first: the current position leads, how it got there follows
         order.sort(key=lambda i: (hits[i].chunk.meeting_date is not None, hits[i].chunk.meeting_date), reverse=True)
@@ -462,15 +463,15 @@ def stream_answer(
     best = hits[0].similarity
     spread = CHANGE_SPREAD if change else SPREAD
     good = [h for h in hits if support.direct or h.similarity >= best - spread or h.rank == 1][:MAX_ITEMS]
+    asked = asked_roles(question, change)
     if generator is None:
-        yield extractive(good, _scored_for(index, query, good, cache), change, support, asked_roles(question, change))
+        yield extractive(good, _scored_for(index, query, good, cache), change, support, asked)
         return
     from chat_app.llm_answer import llm_answer  # imports Answer from here
 
     # A model on a small CPU pays for every prompt token: the best few sources, the fallback has all.
     for part in llm_answer(question, good[:LLM_SOURCES], generator, history,
-                           fallback=lambda: extractive(good, _scored_for(index, query, good, cache), change, support,
-                                                            asked_roles(question, change))):
+                           fallback=lambda: extractive(good, _scored_for(index, query, good, cache), change, support, asked)):
         yield replace(part, support=support) if isinstance(part, Answer) and part.support is None else part
 
 

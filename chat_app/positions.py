@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from chat_app.refs import MONTHS
+from ingest.parse import BULLET
 from ingest.sentences import part_sentences
 
 Role = Literal["decision", "council", "proposal", "history", "discussion"]
@@ -134,7 +136,6 @@ def best_of_role(scored: list[tuple[Sentence, float]], role: Role) -> Sentence |
     return max(cands, key=lambda sr: sr[1])[0] if cands else None
 
 
-LIST_LINE = re.compile(r"^(?:[-–•*·▪]\s|\d{1,2}[.)]\s|[a-zæøå][.)]\s|At \d+\))")
 MAX_LIST_LINES = 6
 
 
@@ -148,16 +149,16 @@ def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: boo
     index = {id(s): i for i, s in enumerate(sentences)}
     for s in chosen:
         i = index.get(id(s))
-        if i is None or not LIST_LINE.match(s.text) or (s.role == "proposal" and not proposals):
+        if i is None or not BULLET.match(s.text) or (s.role == "proposal" and not proposals):
             if id(s) not in seen:
                 out.append(s)
                 seen.add(id(s))
             continue
         lo = i
-        while lo > 0 and LIST_LINE.match(sentences[lo - 1].text) and sentences[lo - 1].part == s.part:
+        while lo > 0 and BULLET.match(sentences[lo - 1].text) and sentences[lo - 1].part == s.part:
             lo -= 1
         hi = i
-        while hi + 1 < len(sentences) and LIST_LINE.match(sentences[hi + 1].text) and sentences[hi + 1].part == s.part:
+        while hi + 1 < len(sentences) and BULLET.match(sentences[hi + 1].text) and sentences[hi + 1].part == s.part:
             hi += 1
         run = sentences[lo : hi + 1]
         if len(run) > MAX_LIST_LINES:  # the lines nearest the chosen one
@@ -174,21 +175,18 @@ def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: boo
 # want a number, "Hvornår …?" a date. A sentence that holds no number cannot answer "how many".
 # "Hvor mange gange …?" counts events (the case history answers it), it does not ask for a number in the text.
 _ASKS_NUMBER = re.compile(r"\bhvor (?:mange|meget|stor|store|længe)\b(?! gange)|\bhvad (?:koster|kostede|beløb)|"
-                          r"\bhow (?:many|much|long)\b|"
-                          r"\bwhat (?:does|did) .* cost\b|\bantal\b", re.I)
-_ASKS_COUNT_OF_TIMES = re.compile(r"\bhow many times\b", re.I)
+                          r"\bhow (?:many|much|long)\b(?! times)|\bwhat (?:does|did) .* cost\b|\bantal\b", re.I)
 _ASKS_DATE = re.compile(r"\bhvornår\b|\bwhen\b|\bwhich date\b|\bhvilken dato\b", re.I)
 _NUMBER = re.compile(r"\d|\b(?:to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|halvdelen|dobbelt)\b", re.I)
-_DATE = re.compile(r"\b(?:19|20)\d{2}\b|\b\d{1,2}\.\s*(?:januar|februar|marts|april|maj|juni|juli|august|september|"
-                   r"oktober|november|december)\b|\b(?:uge|kvartal)\s*\d|\b(?:januar|februar|marts|april|maj|juni|juli|"
-                   r"august|september|oktober|november|december)\b", re.I)
+# A year, a week or quarter number, or a month (with or without its day).
+_DATE = re.compile(r"\b(?:19|20)\d{2}\b|\b(?:uge|kvartal)\s*\d|\b(?:" + "|".join(MONTHS) + r")\b", re.I)
 
 
 def answer_type(question: str) -> str:
     """"number", "date" or "" for the answer the question asks for."""
     if _ASKS_DATE.search(question):
         return "date"
-    if _ASKS_NUMBER.search(question) and not _ASKS_COUNT_OF_TIMES.search(question):
+    if _ASKS_NUMBER.search(question):
         return "number"
     return ""
 

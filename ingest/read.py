@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from ingest.parse import BULLET
 from ingest.records import DocFormat, RawDocument
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # minutes are kilobytes to a few MB; larger is a mistake
@@ -188,27 +189,27 @@ def _html_text(data: bytes) -> str:
     # A list entry reads as a list line ("- Bilag 1: …"), so that an attachment titled "Indstilling" is not
     # taken for the heading of a part; entries that carry their own number or bullet are left as they are.
     bullet = False
-    # The level of the last heading with text, and whether text has followed it.
-    state = {"level": 0, "after": False}
+    level = 0  # of the last heading with text
+    after = False  # text has followed that heading
 
     def flush(heading: int = 0) -> None:
-        nonlocal bullet
+        nonlocal bullet, level, after
         text = " ".join("".join(current).split())
         current.clear()
         if not text:
-            if heading >= 3 and state["after"] and state["level"] >= 3:
+            if heading >= 3 and after and level >= 3:
                 # An empty part heading below a part's text ends that part: FirstAgenda puts the case summary
                 # under one, right below the decision. What follows is the case presentation, not the decision.
                 lines.append("\x01Sagsfremstilling")
-                state["after"] = False
+                after = False
             return
-        if bullet and not re.match(r"[-–•*·▪]\s|\d{1,3}[.)]", text):
+        if bullet and not BULLET.match(text):
             text = "- " + text
         bullet = False
         if heading:
-            state.update(level=heading, after=False)
+            level, after = heading, False
         else:
-            state["after"] = True
+            after = True
         lines.append(("\x01" if heading else "") + text)
 
     def walk(node: Tag) -> None:
