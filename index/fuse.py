@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 import numpy as np
+
+from index.when import DateRef
 
 K = TypeVar("K", bound=Hashable)
 
@@ -66,6 +69,17 @@ def hubness(passages: np.ndarray, passage_items: np.ndarray, sentences: np.ndarr
 def minus_hubness(scores: Sequence[tuple[K, float]], hub: dict[K, float], weight: float) -> list[tuple[K, float]]:
     """Each candidate's score minus ``weight`` times its hubness (missing: 0), best first (ties keep their order)."""
     out = [(key, s - weight * hub.get(key, 0.0)) for key, s in scores]
+    return sorted(out, key=lambda kv: -kv[1])
+
+
+def with_time_focus(scores: Sequence[tuple[K, float]], dates: dict[K, date | None], focus: Sequence[DateRef],
+                    weight: float) -> list[tuple[K, float]]:
+    """Each candidate's score plus ``weight`` when its meeting date matches a date or year in ``focus``
+    (undated candidates never match), best first (ties keep their order)."""
+    if not focus or not weight:
+        return list(scores)
+    out = [(key, s + weight * any(ref.matches(d) for ref in focus)) if (d := dates.get(key)) else (key, s)
+           for key, s in scores]
     return sorted(out, key=lambda kv: -kv[1])
 
 

@@ -62,6 +62,19 @@ def test_change_over_time_lists_every_meeting_newest_first(demo_index: Index) ->
     assert first.endswith("– seneste holdning:") and "10. marts 2026" in first
 
 
+def test_a_year_in_the_question_brings_that_years_meeting_first(demo_index: Index) -> None:
+    # The demo council discussed open source in 2024 and 2025 and public cloud in 2024 and 2026.
+    for question, year in (("Hvad sagde rådet om open source i 2024?", 2024),
+                           ("Hvad sagde rådet om open source i 2025?", 2025),
+                           ("Hvad drøftede rådet om offentlig cloud i 2024?", 2024),
+                           ("Hvad drøftede rådet om offentlig cloud i 2026?", 2026)):
+        first = demo_index.search(question, k=3)[0].chunk
+        assert first.meeting_date is not None and first.meeting_date.year == year, (question, first.title)
+    # In other years' items the topic still ranks: the year moves items, it does not filter them.
+    titles = [h.chunk.title for h in demo_index.search("Hvad drøftede rådet om offentlig cloud i 2026?", k=10)]
+    assert any("offentlig cloud" in t.lower() for t in titles)
+
+
 def test_a_decision_question_quotes_the_decision_not_the_proposal(demo_index: Index) -> None:
     a = answer_question(demo_index, "Hvad besluttede rådet om version 2 af standarden for API'er?")
     check(demo_index, a)

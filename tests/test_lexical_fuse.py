@@ -283,6 +283,24 @@ def test_an_items_best_sentence_adds_to_each_of_its_passages() -> None:
     assert with_item_best(scores, {"a": 0, "b": 1, "c": 1}, {0: 0.6}, 0.0) == scores
 
 
+def test_items_of_the_named_year_or_meeting_gain_the_time_weight() -> None:
+    from datetime import date
+
+    from index.fuse import with_time_focus
+    from index.when import DateRef
+
+    scores = [("a", 0.90), ("b", 0.85), ("c", 0.84), ("d", 0.79)]
+    dates = {"a": date(2026, 3, 10), "b": date(2024, 3, 12), "c": None, "d": date(2024, 9, 10)}
+    # b and d are from 2024: 0.85 + 0.1 = 0.95, 0.79 + 0.1 = 0.89; the undated c never matches.
+    got = with_time_focus(scores, dates, [DateRef(2024)], 0.1)
+    assert [k for k, _ in got] == ["b", "a", "d", "c"]
+    assert [v for _, v in got] == pytest.approx([0.95, 0.90, 0.89, 0.84])
+    # A day matches only that meeting; no focus or no weight leaves the ranking as it was.
+    assert [k for k, _ in with_time_focus(scores, dates, [DateRef(2024, 9, 10)], 0.2)] == ["d", "a", "b", "c"]
+    assert with_time_focus(scores, dates, [], 0.1) == scores
+    assert with_time_focus(scores, dates, [DateRef(2024)], 0.0) == scores
+
+
 def test_segment_max_takes_each_consecutive_segments_maximum() -> None:
     import numpy as np
 

@@ -165,6 +165,22 @@ def test_named_dates() -> None:
     assert named_dates("Hvad med retningslinjen fra 2024?") == []
 
 
+def test_time_focus_reads_a_year_in_a_phrase_of_time_but_not_in_a_name_or_span() -> None:
+    from index.when import time_focus
+
+    assert time_focus("Hvorfor var rådet forbeholdent over for open source i 2024?") == [DateRef(2024)]
+    assert time_focus("What did the council say about cloud in 2025?") == [DateRef(2025)]
+    assert time_focus("Hvad skete der i foråret 2025?") == [DateRef(2025)]
+    assert time_focus("Hvad besluttede udvalget 1. oktober 2025?") == [DateRef(2025, 10, 1)]
+    # The named dates count once, however many patterns read them.
+    assert time_focus("Hvad skete der på mødet i 2019?") == [DateRef(2019)]
+    # A year inside a name, a span or a compound, and "siden"/"fra" (everything after it), are no focus.
+    for q in ("Hvordan finansieres strategien 2026-2030?", "Hvad står der i budget 2027?",
+              "Hvad betyder det i 2025-budgettet?", "Hvordan har holdningen ændret sig siden 2024?",
+              "Hvad skal ske fra 2026?"):
+        assert time_focus(q) == [], q
+
+
 def test_missing_date_ignores_undated_meetings() -> None:
     dates = [date(2025, 10, 1), None]
     assert missing_date("Hvad skete der 1. oktober 2025?", dates) is None
