@@ -75,6 +75,18 @@ def test_a_year_in_the_question_brings_that_years_meeting_first(demo_index: Inde
     assert any("offentlig cloud" in t.lower() for t in titles)
 
 
+def test_the_best_items_facts_are_not_crowded_out_by_the_proposal(demo_index: Index) -> None:
+    # The template's six elements stand in the discussion; the proposal's "- godkender skabelonen til
+    # exitplaner" read closer to the question, but is what the administration asked for, not what it holds.
+    a = answer_question(demo_index, "Hvad indeholder skabelonen til exitplaner?")
+    check(demo_index, a)
+    first = a.answer.split("\n\n")[0]
+    assert "seks elementer" in first and "Indstilling" not in first
+    # Asked for, the proposal is shown.
+    asked = answer_question(demo_index, "Hvad indstillede sekretariatet om skabelonen til exitplaner?")
+    assert "Indstilling (forslaget til rådet/udvalget)" in asked.answer.split("\n\n")[0]
+
+
 def test_a_decision_question_quotes_the_decision_not_the_proposal(demo_index: Index) -> None:
     a = answer_question(demo_index, "Hvad besluttede rådet om version 2 af standarden for API'er?")
     check(demo_index, a)
