@@ -232,6 +232,11 @@ def test_real_minutes_answers_lead_with_the_decision_and_show_whole_lists(tmp_pa
         assert lines[0].startswith("- Beslutning: »Et flertal i udvalget kunne tiltræde indstillingen"), lines
         assert "udviklet sig" not in a.answer and "Bilag 1:" not in a.answer
         assert not any(ln.startswith("- Beslutning:") and "fire ugers høring" in ln for ln in lines)
+        # The decision is short and quoted whole, in its order: the majority, who reserved, who voted against.
+        decision = [ln for ln in lines if ln.startswith("- Beslutning:")]
+        assert [d.split("»")[1][:20] for d in decision] == [
+            "Et flertal i udvalge", "Jesper Kjeldsen, Ste", "Jakob Søgaard Clause", "Solveig Munk kunne i",
+            "Liv Gro Jensen var f"], decision
         # KL: the four tracks are a numbered list; the answer shows all of it, not the closest line.
         a = answer_question(ix, "Hvilke spor gennemgik statusoplægget om implementeringen af de fælles it-driftsenheder?")
         check(ix, a)
