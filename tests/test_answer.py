@@ -87,6 +87,15 @@ def test_the_best_items_facts_are_not_crowded_out_by_the_proposal(demo_index: In
     assert "Indstilling (forslaget til rådet/udvalget)" in asked.answer.split("\n\n")[0]
 
 
+def test_which_municipalities_is_answered_by_their_names(demo_index: Index) -> None:
+    # The decision says "de tre kommuner"; the names stand in a discussion sentence further down.
+    a = answer_question(demo_index, "Hvilke kommuner deltog i open source-piloten fra starten?")
+    check(demo_index, a)
+    first = a.answer.split("\n\n")[0]
+    assert "2024" in first.splitlines()[0]
+    assert all(name in first for name in ("Lindholt", "Stenvig", "Bølgeby")), first
+
+
 def test_a_decision_question_quotes_the_decision_not_the_proposal(demo_index: Index) -> None:
     a = answer_question(demo_index, "Hvad besluttede rådet om version 2 af standarden for API'er?")
     check(demo_index, a)
@@ -243,3 +252,16 @@ def test_real_minutes_answers_lead_with_the_decision_and_show_whole_lists(tmp_pa
         first_item = a.answer.split("\n\n")[0]
         for track in ("1. Kortlægning", "2. Udvikling af målbillede", "3. Afklaring", "4. Etablering af governance"):
             assert track in first_item, first_item
+        # A sentence announcing a list ("… arbejdes der med flere storskala-projekter:") brings its list.
+        a = answer_question(ix, "Hvilke storskala-projekter arbejder AI-taskforcen med?")
+        check(ix, a)
+        first_item = a.answer.split("\n\n")[0]
+        assert "storskala-projekter:« [1]" in first_item, first_item
+        for project in ("1. Tale-til-tekst", "2. Beslutningsstøtte", "3. Sensorbaserede"):
+            assert project in first_item, first_item
+        # A presenter's short opening brings the detail after it: what the architecture consists of.
+        a = answer_question(ix, "Hvilken infrastruktur bygger pilotløsningen for udsatte børn og unge på?")
+        check(ix, a)
+        lines = a.answer.split("\n\n")[0].splitlines()
+        intro = next(i for i, ln in enumerate(lines) if "eksisterende infrastruktur" in ln)
+        assert "MedCom-korrespondance" in lines[intro + 1], lines

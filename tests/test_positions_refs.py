@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from chat_app.positions import (Sentence, answer_type, asked_roles, best_of_role, holds_answer_type, item_sentences,
-                                label_of, pick, role_of, substantive, with_lists)
+                                announces, label_of, pick, role_of, substantive, with_followers, with_lists)
 from ingest.sentences import sentences
 from chat_app.refs import DateRef, missing_council, missing_date, named_councils, named_dates
 
@@ -112,6 +112,32 @@ def test_a_chosen_list_line_brings_its_whole_list() -> None:
     assert with_lists([two[1]], two, proposals=True) == two[1:]
 
 
+def test_a_sentence_announcing_a_list_brings_the_list_after_it() -> None:
+    sents = item_sentences(LIST_ITEM)
+    opening = sents[0]
+    assert opening.text.endswith(":") and not substantive(opening)  # a stub on its own
+    assert announces(sents, 0) and not announces(sents, 1)  # a list line announces nothing
+    got = with_lists([opening], sents)
+    assert [s.text[:2] for s in got] == ["Ch", "1.", "2.", "3.", "4."]
+    # A colon before prose, or before a list under another heading, announces nothing.
+    prose = item_sentences("Drøftelse\nRådet pegede på følgende:\nDet er vigtigt at komme i gang.")
+    assert not announces(prose, 0)
+    other = item_sentences("Drøftelse\nRådet pegede på følgende:\nBeslutning\n- Godkendt")
+    assert not announces(other, 0)
+
+
+def test_a_short_fact_sentence_brings_the_detail_after_it() -> None:
+    sents = item_sentences(
+        "Drøftelse\nKlaus fortalte, at pilotprojektet baserer sig på eksisterende infrastruktur.\n"
+        "Arkitekturen omfatter bl.a. brug af MedCom-korrespondance og integrationer til SAPA.\n"
+        "Rådet tog status til efterretning og takkede for oplægget.")
+    intro, detail, council = sents
+    assert with_followers([intro], sents, set(), 170) == [intro, detail]
+    assert with_followers([intro], sents, set(), 40) == [intro]  # longer than the limit: alone
+    assert with_followers([detail], sents, set(), 170) == [detail]  # the council's statement is no detail
+    assert with_followers([intro], sents, {detail.text}, 170) == [intro]  # already shown: not twice
+
+
 def test_a_long_list_is_cut_around_the_chosen_line() -> None:
     text = "Drøftelse\n" + "\n".join(f"- Punkt nummer {n} på listen over opgaver" for n in range(1, 13))
     sents = item_sentences(text)
@@ -147,6 +173,12 @@ def test_a_question_for_a_number_or_a_date_wants_a_sentence_that_holds_one() -> 
     assert holds_answer_type("Arkitekturugen ligger i uge 41.", "date")
     assert not holds_answer_type("Rådet tog orienteringen til efterretning.", "date")
     assert holds_answer_type("Hvad som helst.", "")
+    # "Which municipalities …?" is answered by their names.
+    assert answer_type("Hvilke kommuner deltog i piloten fra starten?") == "place"
+    assert answer_type("Which municipalities take part in the pilot?") == "place"
+    assert holds_answer_type("Mette Lykke Skov tilbød, at Lindholt og Stenvig Kommuner deltager.", "place")
+    assert holds_answer_type("Løsningen bruges i fem kommuner i Region Nordjylland.", "place")
+    assert not holds_answer_type("Tre kommuner deltager i piloten.", "place")
 
 
 def test_talk_outside_the_discussion_is_labelled_by_its_part() -> None:
