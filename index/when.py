@@ -7,6 +7,7 @@ that the index does not hold) read a question's dates from here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +27,12 @@ _MEETING_YEAR = re.compile(r"\bmøde\w*\s+(?:i|fra|den|afholdt\s+i)\s+(?:året\s
 # ask about everything after it.
 _TIME_YEAR = re.compile(r"\b(?:i|in|during|under)\s+(?:(?:året|foråret|efteråret|sommeren|vinteren|the\s+year)\s+)?"
                         r"(20\d\d|19\d\d)\b(?![-–/]\w)", re.I)
+
+
+# "på det seneste møde", "rådets sidste møde", "at its latest meeting": the newest meeting, of each council. Not
+# "siden sidste møde" ("since the last meeting"), which asks about what happened before this one.
+_LATEST = re.compile(r"(?<!siden )(?<!since )\b(?:seneste|sidste|nyeste|senest afholdte)\s+møde\b|"
+                     r"(?<!since )(?<!since the )\b(?:latest|last|most recent)\s+meeting\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,15 @@ def _checked(year: int, month: int, day: int) -> DateRef:
     return DateRef(year, month, day)
 
 
-def time_focus(question: str) -> list[DateRef]:
-    """The meeting dates and years the question asks about: the named dates, and a year in a phrase of time."""
+def time_focus(question: str, meetings: Iterable[tuple[str, date | None]] = ()) -> list[DateRef]:
+    """The meeting dates and years the question asks about: the named dates, a year in a phrase of time, and
+    for "the latest meeting" the newest meeting of each council among ``meetings`` (council, date)."""
     out = named_dates(question)
     out += [DateRef(int(m.group(1))) for m in _TIME_YEAR.finditer(question)]
+    if _LATEST.search(question):
+        newest: dict[str, date] = {}
+        for council, d in meetings:
+            if d is not None and (council not in newest or d > newest[council]):
+                newest[council] = d
+        out += [DateRef(d.year, d.month, d.day) for d in newest.values()]
     return list(dict.fromkeys(out))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import re
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,16 @@ def test_a_year_in_the_question_brings_that_years_meeting_first(demo_index: Inde
     # In other years' items the topic still ranks: the year moves items, it does not filter them.
     titles = [h.chunk.title for h in demo_index.search("Hvad drøftede rådet om offentlig cloud i 2026?", k=10)]
     assert any("offentlig cloud" in t.lower() for t in titles)
+
+
+def test_the_latest_meeting_brings_each_councils_newest_meeting_first(demo_index: Index) -> None:
+    # Language models were discussed in 2025 (twice) and 2026; the API standard in 2024 and 2026.
+    for question, day in (("Hvad mente rådet om sprogmodeller på sidste møde?", date(2026, 3, 10)),
+                          ("What did the council decide about the API standard at its latest meeting?", date(2026, 3, 10)),
+                          ("Hvad besluttede udvalget om exitstrategien for cloudkontrakter på sit seneste møde?",
+                           date(2026, 4, 22))):
+        first = demo_index.search(question, k=3)[0].chunk
+        assert first.meeting_date == day, (question, first.meeting_date, first.title)
 
 
 def test_the_best_items_facts_are_not_crowded_out_by_the_proposal(demo_index: Index) -> None:

@@ -213,6 +213,21 @@ def test_time_focus_reads_a_year_in_a_phrase_of_time_but_not_in_a_name_or_span()
         assert time_focus(q) == [], q
 
 
+def test_the_latest_meeting_is_each_councils_newest() -> None:
+    from index.when import time_focus
+
+    meetings = [("Rådet", date(2024, 3, 12)), ("Rådet", date(2026, 3, 10)), ("Udvalget", date(2026, 4, 22)),
+                ("Udvalget", date(2025, 5, 14)), ("Uden dato", None)]
+    latest = [DateRef(2026, 3, 10), DateRef(2026, 4, 22)]
+    for q in ("Hvad sagde rådet om open source på det seneste møde?", "Hvad mente rådet om sprogmodeller på sidste møde?",
+              "Hvad blev der sagt på rådets nyeste møde?", "What did the council decide at its latest meeting?"):
+        assert time_focus(q, meetings) == latest, q
+    # "Since the last meeting" asks about what came before this one; no meetings: nothing to focus on.
+    assert time_focus("Hvad er der sket på rådets område siden sidste møde?", meetings) == []
+    assert time_focus("What happened since the last meeting?", meetings) == []
+    assert time_focus("Hvad skete der på det seneste møde?") == []
+
+
 def test_missing_date_ignores_undated_meetings() -> None:
     dates = [date(2025, 10, 1), None]
     assert missing_date("Hvad skete der 1. oktober 2025?", dates) is None
