@@ -13,10 +13,11 @@ import numpy as np
 from chat_app.generate import Generator
 from chat_app.positions import (Role, Sentence, announces, answer_type, asked_roles, best_of_role, holds_answer_type,
                                 item_sentences, label_of, pick, substantive, with_followers, with_lists)
+from chat_app.overview import about_meeting_only, asked_meetings, overview_sentences, section_key
 from chat_app.prompt import Citation, citation_for
 from chat_app.refs import MONTH_NAMES, missing_council, missing_date
 from index.lexical import general_rarity, tokenize
-from index.store import SECTION_REF, Hit, Index
+from index.store import SECTION_REF, Hit, Index, parse_iso_date
 from index.vector import Where
 from ingest.parse import CASE_NUMBER
 
@@ -81,6 +82,9 @@ ANNOUNCEMENTS = True
 # shortest at the best.
 FOLLOW_CHARS = 170
 WHOLE_DECISION_SENTENCES = 5
+# A question that names a meeting and nothing else ("Hvad blev der besluttet på mødet 10. marts 2026?") is
+# answered by that meeting's agenda, item by item with its decision (chat_app/overview.py).
+MEETING_OVERVIEW = True
 WHOLE_DECISION_CHARS = 700
 # A question that asks "how many" or "when" is answered by a sentence with a number or a date: such sentences
 # gain this much when choosing what to quote. Dev answer recall for 0 / 0.03 / 0.05 / 0.1 / 0.15 / 0.25:
@@ -429,6 +433,41 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
                   more=len(more))
 
 
+def meeting_overview(index: Index, question: str) -> Answer | None:
+    """Every item of the meeting the question asks about as a whole, in agenda order, each with its
+    decision (or the council's first statement), cited; None unless the question names a meeting and
+    nothing else."""
+    entries = index.manifest.meetings
+    if not about_meeting_only(question, _question_terms(), {m.council for m in entries}):
+        return None
+    asked = asked_meetings(question, [(m.council, parse_iso_date(m.meeting_date), m.source) for m in entries])
+    if not asked:
+        return None
+    committed = index.manifest.committed()
+    items = [i for i in index.store.get_items(Where(sources=tuple(m.source for m in asked)))
+             if committed.get(i.source) == i.content_hash]
+    lines: list[str] = []
+    cites: list[Citation] = []
+    for m in asked:
+        mine = sorted((i for i in items if i.source == m.source), key=lambda i: section_key(i.section))
+        lines += [f"{m.council}, møde {_date_label(m.meeting_date)}: {len(mine)} punkter på dagsordenen.", ""]
+        for item in mine:
+            case = f" ({item.case_number})" if item.case_number else ""
+            quoted = overview_sentences(item.text)
+            if not quoted:
+                lines += [f"pkt. {item.section} \"{item.title}\"{case}: intet referat at citere.", ""]
+                continue
+            cites.append(Citation(council=item.council, meeting_date=item.meeting_date, section=item.section,
+                                  case_number=item.case_number, title=item.title, source=item.source,
+                                  quote=quoted[-1].text))
+            lines.append(f"pkt. {item.section} \"{item.title}\"{case}:")
+            lines += [f"- {label_of(s)}: »{_shown(s.text)}« [{len(cites)}]" for s in quoted]
+            lines.append("")
+    if not cites:
+        return None
+    return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites))
+
+
 def _refusal(text: str = REFUSAL_TEXT, support: Support | None = None) -> Answer:
     return Answer(answer=text, refused=True, citations=(), support=support)
 
@@ -480,6 +519,11 @@ def stream_answer(
     if missing:
         yield _refusal(missing)
         return
+    if MEETING_OVERVIEW and not direct and where == Where() and not history:
+        overview = meeting_overview(index, question)
+        if overview is not None:
+            yield overview
+            return
     if not hits:
         yield _refusal()
         return

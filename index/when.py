@@ -16,6 +16,14 @@ MONTHS = {
     "september": 9, "oktober": 10, "november": 11, "december": 12,
 }
 MONTH_NAMES = {v: k for k, v in MONTHS.items()}
+# English questions name dates too: "on 14 May 2025", "May 14, 2025", "in March 2026".
+EN_MONTHS = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+    "september": 9, "october": 10, "november": 11, "december": 12,
+}
+_EN_MONTH = "|".join(EN_MONTHS)
+_EN_DAY_FIRST = re.compile(rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+)?({_EN_MONTH})\s+(20\d\d|19\d\d)\b", re.I)
+_EN_MONTH_FIRST = re.compile(rf"\b({_EN_MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(20\d\d|19\d\d)\b", re.I)
 _MONTH = "|".join(MONTHS)
 _ISO = re.compile(r"\b(20\d\d|19\d\d)-(\d\d)-(\d\d)\b")
 _NUMERIC = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](20\d\d|19\d\d)\b")
@@ -64,9 +72,15 @@ def named_dates(question: str) -> list[DateRef]:
         out.append(_checked(int(m.group(3)), int(m.group(2)), int(m.group(1))))
     for m in _WORDS.finditer(question):
         out.append(DateRef(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)) if m.group(1) else None))
+    for m in _EN_DAY_FIRST.finditer(question):
+        if m.group(2).lower() in MONTHS and not m.group(1):
+            continue  # "september 2025" is read above; the same word in English is the same date
+        out.append(DateRef(int(m.group(3)), EN_MONTHS[m.group(2).lower()], int(m.group(1)) if m.group(1) else None))
+    for m in _EN_MONTH_FIRST.finditer(question):
+        out.append(DateRef(int(m.group(3)), EN_MONTHS[m.group(1).lower()], int(m.group(2))))
     for m in _MEETING_YEAR.finditer(question):
         out.append(DateRef(int(m.group(1))))
-    return [d for d in out if d.year]
+    return list(dict.fromkeys(d for d in out if d.year))
 
 
 def _checked(year: int, month: int, day: int) -> DateRef:

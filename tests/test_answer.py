@@ -87,6 +87,26 @@ def test_the_latest_meeting_brings_each_councils_newest_meeting_first(demo_index
         assert first.meeting_date == day, (question, first.meeting_date, first.title)
 
 
+def test_a_question_about_a_meeting_as_a_whole_gets_its_agenda_with_each_decision(demo_index: Index) -> None:
+    # Before, "Næste møde afholdes 10. marts 2026." from the meeting before was the answer.
+    a = answer_question(demo_index, "Hvad blev der besluttet på mødet den 10. marts 2026?")
+    check(demo_index, a)
+    assert a.answer.startswith("Fiktivt It-Arkitekturråd, møde 10. marts 2026: 7 punkter på dagsordenen.")
+    assert [c.section for c in a.citations] == ["1.1", "2.1", "2.2", "2.3", "2.4", "3.1", "4"]
+    assert {c.meeting_date for c in a.citations} == {date(2026, 3, 10)}
+    assert "»Rådet vedtog anbefalingen om open source som udgangspunkt i nye anskaffelser.« [2]" in a.answer
+    # The committee's short decisions come with what was approved; the closed item is named, not quoted.
+    a = answer_question(demo_index, "Hvad besluttede udvalget på sit seneste møde?")
+    check(demo_index, a)
+    assert {c.meeting_date for c in a.citations} == {date(2026, 4, 22)}
+    assert ("»Direktionen indstiller, at udvalget godkender exitstrategien for kommunens cloudkontrakter.« [3]\n"
+            "- Beslutning: »Godkendt.« [3]") in a.answer
+    assert 'pkt. 6 "Lukket punkt: Kontraktforhold": intet referat at citere.' in a.answer
+    # A topic with the meeting is a search, not an overview.
+    topic = answer_question(demo_index, "Hvad sagde rådet om open source på det seneste møde?")
+    assert "punkter på dagsordenen" not in topic.answer and topic.citations[0].section == "2.1"
+
+
 def test_the_best_items_facts_are_not_crowded_out_by_the_proposal(demo_index: Index) -> None:
     # The template's six elements stand in the discussion; the proposal's "- godkender skabelonen til
     # exitplaner" read closer to the question, but is what the administration asked for, not what it holds.

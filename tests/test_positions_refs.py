@@ -192,6 +192,11 @@ def test_named_dates() -> None:
     assert named_dates("Referat fra 2025-10-01 og 12.03.2024") == [DateRef(2025, 10, 1), DateRef(2024, 3, 12)]
     assert named_dates("Hvad skete der i oktober 2025?") == [DateRef(2025, 10)]
     assert named_dates("Hvad skete der på møderne i 2019?") == [DateRef(2019)]
+    # English dates, day or month first; a Danish month name that is also English is read once.
+    assert named_dates("What was decided at the meeting on 14 May 2025?") == [DateRef(2025, 5, 14)]
+    assert named_dates("What happened at the meeting on March 10th, 2026?") == [DateRef(2026, 3, 10)]
+    assert named_dates("What happened in September 2025?") == [DateRef(2025, 9)]
+    assert named_dates("Hvad skete der 10. september 2024?") == [DateRef(2024, 9, 10)]
     # A year that is part of a topic is no meeting reference.
     assert named_dates("Hvad siger strategien for 2026-2030?") == []
     assert named_dates("Hvad med retningslinjen fra 2024?") == []
