@@ -161,7 +161,7 @@ class Support:
     coverage: float  # plain share of the question's words found in one of the top items
     gap: float  # the question's rarest word that the index does not hold (0: every word held, 1: a word found nowhere)
     name_gap: float  # 1 when a name in the question (capitalised, NIS2, iPhone) occurs nowhere in the index, else 0
-    direct: bool  # the question names a case number or a section that the index has
+    direct: bool  # the question names a case number, a section or a meeting that the index has
     missing: str = ""  # a reference (date, council, section) the index does not hold: why to refuse
     fitted: bool = True  # the index's model is the one SUPPORT_WEIGHTS were fitted with
     english: bool = False  # the question is in English: scored on ENGLISH_FEATURES alone
@@ -465,7 +465,10 @@ def meeting_overview(index: Index, question: str) -> Answer | None:
             lines.append("")
     if not cites:
         return None
-    return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites))
+    # A lookup, like a case number: the index holds the meeting, so no score decides.
+    looked_up = Support(top=0.0, margin=0.0, sentence=0.0, weighted=0.0, known=0.0, coverage=0.0, gap=0.0,
+                        name_gap=0.0, direct=True)
+    return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites), support=looked_up)
 
 
 def _refusal(text: str = REFUSAL_TEXT, support: Support | None = None) -> Answer:

@@ -23,6 +23,7 @@ MEETING_WORDS = (
     "besluttet besluttede beslutninger beslutningerne afgjort vedtaget vedtog drøftet drøftede "
     "sket skete stod står handlede overblik oversigt resultat resultatet konklusioner konkluderede "
     "seneste sidste nyeste senest afholdte afholdt første "
+    "traf tog fik lavede gjorde foregik kom "
     "meeting agenda decided decisions discussed happened latest last items overview"
 )
 # At most this many meetings in one overview: "the latest meeting" is one per council.

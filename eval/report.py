@@ -32,6 +32,7 @@ KIND_LABELS: dict[str, str] = {
     "off_domain": "uden for emnet",
     "near_domain": "nær emnet",
     "missing_ref": "ukendt møde/sag",
+    "meeting": "helt møde",
 }
 MODE_LABELS: dict[str, str] = {"dense": "semantisk (dense)", "lexical": "ord (BM25)", "hybrid": "hybrid"}
 

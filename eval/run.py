@@ -85,12 +85,14 @@ def evaluate(index: Index, questions: Sequence[Question], dataset: str, *, k: in
 
 
 def citation_valid(index: Index, q: Question, answer: Answer, retrieved: set[tuple[str, str]]) -> list[bool]:
-    """Per citation: points at an item retrieved for the question, and its quote is verbatim in that item."""
+    """Per citation: points at an item retrieved for the question (or looked up: a case number, a section, a
+    whole meeting), and its quote is verbatim in that item."""
     out = []
     texts = {(i.source, i.section): i.text for i in index.store.get_items()}
+    looked_up = bool(answer.support and answer.support.direct)
     for c in answer.citations:
         key = (c.source, c.section)
-        out.append(key in retrieved and c.quote in texts.get(key, ""))
+        out.append((looked_up or key in retrieved) and c.quote in texts.get(key, ""))
     return out
 
 

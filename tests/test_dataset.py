@@ -132,7 +132,7 @@ def test_file_level_errors(tmp_path: Path) -> None:
 def test_kinds() -> None:
     assert KINDS == (
         "fact", "paraphrase", "english", "case_number", "change", "unanswerable",
-        "person", "typo", "folded", "part", "nuance", "off_domain", "near_domain", "missing_ref",
+        "person", "typo", "folded", "part", "nuance", "off_domain", "near_domain", "missing_ref", "meeting",
     )
     assert MUST_REFUSE_KINDS == {"unanswerable", "off_domain", "near_domain", "missing_ref"}
     assert MUST_REFUSE_KINDS <= set(KINDS)
