@@ -36,6 +36,7 @@ EXAMPLES = (
     "Hvad mente rådet om open source?",
     "Hvordan har rådets holdning til cloud udviklet sig?",
     "Hvad blev der besluttet under SAG-2025-00142?",
+    "Hvad blev der besluttet på rådets seneste møde?",
 )
 DATE_INFO = "ÅÅÅÅ-MM-DD, f.eks. 2025-09-09"
 EMPTY_NOTE = (

@@ -487,6 +487,11 @@ def test_browser_minutes_cannot_inject_markup(served: Served, browser: Any) -> N
     page = open_page(browser, served.url)
     page.get_by_text("Hvad blev der besluttet under SAG-2025-00142?").click()  # an example question
     expect(page.locator("#samtale .raad-kilde").first).to_contain_text("SAG-2025-00142", timeout=30_000)
+    # The meeting example: the council's latest meeting, item by item, one source per item.
+    page.get_by_role("button", name="Ny samtale").click()
+    page.get_by_text("Hvad blev der besluttet på rådets seneste møde?").click()
+    expect(page.locator("#samtale")).to_contain_text("møde 10. marts 2026: 7 punkter på dagsordenen", timeout=30_000)
+    expect(page.locator("#samtale .raad-kilde")).to_have_count(7)
     page.get_by_role("button", name="Ny samtale").click()
     expect(page.locator("#samtale .raad-svar")).to_have_count(0)
     ask_in_page(page, "Hvad besluttede udvalget om vandkvaliteten ved havnebadet?")
