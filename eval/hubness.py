@@ -14,10 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import index.store as store
-from eval.dataset import load_questions
-from eval.run import QUESTION_SETS, evaluate
+from eval.run import evaluate, sweep_sets
 from index.embed import load_embedder
-from index.store import open_index
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.25, 0.3, 0.5, 1.0)
 KS = (3, 10, 20, 30, 50)
@@ -32,11 +30,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     embedder = load_embedder(None)
-    sets = []
-    for spec in args.db:
-        name, folder = spec.split("=", 1)
-        qs = [q for q in load_questions(QUESTION_SETS[name]) if q.split == args.split and not q.must_refuse]
-        sets.append((name, open_index(Path(folder), embedder), qs))
+    sets = sweep_sets(args.db, args.split, embedder)
     names = " | ".join(f"{n} dense | {n} hybrid | {n} omskrevet" for n, _, _ in sets)
     lines = [f"# Hubness-straf, {args.split}-halvdelen", "",
              "hit@1 / hit@3; omskrevet: hybrid hit@1 (antal). Vægt 0 er uden straf.", "",

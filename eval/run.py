@@ -9,11 +9,12 @@ from datetime import date
 from pathlib import Path
 
 from chat_app.answer import Answer, answer_question
-from eval.dataset import Question, XquadDoc, contains_fact, matches
+from eval.dataset import Question, XquadDoc, contains_fact, load_questions, matches
 from eval.metrics import percentile, summarize
 from eval.report import AnswerFigures, EvalResult, ModeResult, Worst
 from index.build import add_meeting
-from index.store import Hit, Index, SearchMode
+from index.embed import Embedder
+from index.store import Hit, Index, SearchMode, open_index
 from ingest.records import AgendaItem, Meeting, Part
 
 MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
@@ -134,6 +135,17 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
         refusal_per_kind={k: sum(v) / len(v) for k, v in sorted(refusal.items())},
         n_with_facts=len(every),
     )
+
+
+def sweep_sets(specs: Sequence[str], split: str, embedder: Embedder) -> list[tuple[str, Index, list[Question]]]:
+    """For a sweep over ``NAME=FOLDER`` specs (``real=/tmp/realdb``): each set's name, its opened index and
+    the answerable questions of ``split``."""
+    out = []
+    for spec in specs:
+        name, folder = spec.split("=", 1)
+        qs = [q for q in load_questions(QUESTION_SETS[name]) if q.split == split and not q.must_refuse]
+        out.append((name, open_index(Path(folder), embedder), qs))
+    return out
 
 
 def split_of(questions: Sequence[Question], split: str | None) -> list[Question]:

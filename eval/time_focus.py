@@ -14,10 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import index.store as store
-from eval.dataset import load_questions
-from eval.run import QUESTION_SETS, evaluate
+from eval.run import evaluate, sweep_sets
 from index.embed import load_embedder
-from index.store import open_index
 from index.when import time_focus
 
 WEIGHTS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 1.0)
@@ -31,11 +29,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     embedder = load_embedder(None)
-    sets = []
-    for spec in args.db:
-        name, folder = spec.split("=", 1)
-        qs = [q for q in load_questions(QUESTION_SETS[name]) if q.split == args.split and not q.must_refuse]
-        sets.append((name, open_index(Path(folder), embedder), qs))
+    sets = sweep_sets(args.db, args.split, embedder)
     names = " | ".join(f"{n} hybrid | {n} med tid" for n, _, _ in sets)
     lines = [f"# Tidsfokus, {args.split}-halvdelen", "",
              "hybrid hit@1 / hit@3 over alle besvarbare spørgsmål; med tid: hit@1 blandt dem, der nævner en dato "

@@ -21,10 +21,8 @@ from typing import Any
 import numpy as np
 
 import index.store as store
-from eval.dataset import load_questions
-from eval.run import QUESTION_SETS, evaluate
+from eval.run import evaluate, sweep_sets
 from index.embed import load_embedder
-from index.store import open_index
 
 # (lambda, alpha): lambda None centres only; (None, 0) is the product as it is.
 CONFIGS: tuple[tuple[float | None, float], ...] = (
@@ -68,10 +66,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = ap.parse_args(argv)
     embedder = load_embedder(None)
     sets = []
-    for spec in args.db:
-        name, folder = spec.split("=", 1)
-        qs = [q for q in load_questions(QUESTION_SETS[name]) if q.split == args.split and not q.must_refuse]
-        ix = open_index(Path(folder), embedder)
+    for (name, ix, qs), spec in zip(sweep_sets(args.db, args.split, embedder), args.db):
+        folder = spec.split("=", 1)[1]
         d = ix.derived()
         if d.vectors is None or d.sentence_vectors is None or d.row_items is None or d.sentence_bounds is None:
             raise SystemExit(f"{folder}: indekset har ingen sætningsvektorer; byg det igen med ingest --rebuild")
