@@ -197,6 +197,8 @@ def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: boo
         elif len(run) > MAX_LIST_LINES:  # the lines nearest the chosen one
             start = min(max(0, i - lo - MAX_LIST_LINES // 2), len(run) - MAX_LIST_LINES)
             run = run[start : start + MAX_LIST_LINES]
+        if lo > 0 and announces(sentences, lo - 1) and run and run[0] is sentences[lo]:
+            run = [sentences[lo - 1], *run]  # the sentence that announces the list comes first
         for x in run:
             if id(x) not in seen:
                 out.append(x)

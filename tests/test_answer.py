@@ -119,6 +119,16 @@ def test_the_best_items_facts_are_not_crowded_out_by_the_proposal(demo_index: In
     assert "Indstilling (forslaget til rådet/udvalget)" in asked.answer.split("\n\n")[0]
 
 
+def test_a_list_announced_outside_the_matched_passage_is_shown_after_its_announcement(demo_index: Index) -> None:
+    # The passage that matched holds "Rådet bakkede op om de tre spor."; the tracks stand earlier in the item.
+    a = answer_question(demo_index, "Hvilke tre spor skal arbejdet med kommunernes it-beredskab tilrettelægges i?")
+    check(demo_index, a)
+    lines = a.answer.split("\n\n")[0].splitlines()
+    opening = next(i for i, ln in enumerate(lines) if "tilrettelægges i tre spor:«" in ln)
+    assert "1. Kortlægning af kritiske systemer" in lines[opening + 1], lines
+    assert "2. Nødprocedurer for manuel drift" in lines[opening + 2], lines
+
+
 def test_which_municipalities_is_answered_by_their_names(demo_index: Index) -> None:
     # The decision says "de tre kommuner"; the names stand in a discussion sentence further down.
     a = answer_question(demo_index, "Hvilke kommuner deltog i open source-piloten fra starten?")

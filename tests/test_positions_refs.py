@@ -103,13 +103,14 @@ def test_a_chosen_list_line_brings_its_whole_list() -> None:
     council = next(s for s in sents if s.role == "council")
     line2 = next(s for s in sents if s.text.startswith("2."))
     got = with_lists([council, line2], sents)
-    assert [s.text[:2] for s in got] == ["Rå", "1.", "2.", "3.", "4."]
+    # The list comes whole, after the sentence that announces it.
+    assert [s.text[:2] for s in got] == ["Rå", "Ch", "1.", "2.", "3.", "4."]
     assert with_lists([council], sents) == [council]  # no list line chosen: nothing added
     # The proposal's list is shown whole only when the question asks what was proposed.
     two = item_sentences("Indstilling\nSekretariatet indstiller, at rådet:\n- tager orienteringen til efterretning\n"
                          "- godkender planen for udfasning af webservices")
     assert with_lists([two[1]], two) == [two[1]]
-    assert with_lists([two[1]], two, proposals=True) == two[1:]
+    assert with_lists([two[1]], two, proposals=True) == two
 
 
 def test_a_sentence_announcing_a_list_brings_the_list_after_it() -> None:
