@@ -12,14 +12,14 @@ import numpy as np
 
 from chat_app.generate import Generator
 from chat_app.positions import (Role, Sentence, announces, answer_type, asked_roles, best_of_role, holds_answer_type,
-                                item_sentences, label_of, pick, substantive, with_followers, with_lists)
+                                item_sentences, label_of, list_run, pick, substantive, with_followers, with_lists)
 from chat_app.overview import about_meeting_only, asked_meetings, overview_sentences, section_key
 from chat_app.prompt import Citation, citation_for
 from chat_app.refs import MONTH_NAMES, missing_council, missing_date
 from index.lexical import general_rarity, tokenize
 from index.store import SECTION_REF, Hit, Index, parse_iso_date
 from index.vector import Where
-from ingest.parse import BULLET, CASE_NUMBER
+from ingest.parse import CASE_NUMBER
 
 # The answerability model: a logistic score over the features of Support. Weights and threshold are
 # fitted on the dev halves of both question sets only, over indexes of one meeting (KL), of all real
@@ -86,10 +86,10 @@ ANNOUNCED_LISTS = True
 # shortest at the best.
 FOLLOW_CHARS = 170
 WHOLE_DECISION_SENTENCES = 5
+WHOLE_DECISION_CHARS = 700
 # A question that names a meeting and nothing else ("Hvad blev der besluttet på mødet 10. marts 2026?") is
 # answered by that meeting's agenda, item by item with its decision (chat_app/overview.py).
 MEETING_OVERVIEW = True
-WHOLE_DECISION_CHARS = 700
 # A question that asks "how many" or "when" is answered by a sentence with a number or a date: such sentences
 # gain this much when choosing what to quote. Dev answer recall for 0 / 0.03 / 0.05 / 0.1 / 0.15 / 0.25:
 # real 0.71 / 0.69 / 0.71 / 0.71 / 0.71 / 0.71, demo 0.55 / 0.57 / 0.57 / 0.60 / 0.57 / 0.55.
@@ -366,10 +366,7 @@ def with_announced_lists(index: Index, question: str, hit: Hit, scored: Scored) 
     extra: list[Sentence] = []
     for i in range(len(sents)):
         if announces(sents, i):
-            j = i + 1
-            while j < len(sents) and BULLET.match(sents[j].text) and sents[j].part == sents[i].part:
-                j += 1
-            extra += [s for s in sents[i:j] if s.text not in have]
+            extra += [s for s in sents[i : list_run(sents, i + 1)[1] + 1] if s.text not in have]
     if not extra:
         return scored
     place = {s.text: n for n, s in enumerate(sents)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 
 from chat_app.positions import Sentence, item_sentences, substantive
@@ -56,10 +57,15 @@ def asked_meetings(question: str, meetings: Iterable[tuple[str, date | None, str
     return sorted(hits, key=lambda m: (m.meeting_date, m.council)) if 0 < len(hits) <= MAX_MEETINGS else []
 
 
+@lru_cache(maxsize=1)
+def _meeting_terms() -> frozenset[str]:
+    return frozenset(tokenize(MEETING_WORDS)) | frozenset(tokenize(" ".join([*MONTHS, *EN_MONTHS])))
+
+
 def about_meeting_only(question: str, drop: frozenset[str], councils: Iterable[str]) -> bool:
     """Whether the question names nothing but a meeting: every word is a question word (``drop``, tokenised),
     a meeting word, a date, or part of a council's name."""
-    ignore = set(drop) | set(tokenize(MEETING_WORDS)) | set(tokenize(" ".join([*MONTHS, *EN_MONTHS])))
+    ignore = set(drop) | _meeting_terms()
     for council in councils:
         ignore |= set(tokenize(council))
     return not [t for t in tokenize(question) if t not in ignore and not t.isdigit()]

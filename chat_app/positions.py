@@ -164,6 +164,17 @@ def announces(sentences: list[Sentence], i: int) -> bool:
             and bool(BULLET.match(sentences[i + 1].text)) and sentences[i + 1].part == s.part)
 
 
+def list_run(sentences: list[Sentence], i: int) -> tuple[int, int]:
+    """First and last position of the list lines around line ``i`` (same part); ``i`` must be a list line."""
+    part = sentences[i].part
+    lo = hi = i
+    while lo > 0 and BULLET.match(sentences[lo - 1].text) and sentences[lo - 1].part == part:
+        lo -= 1
+    while hi + 1 < len(sentences) and BULLET.match(sentences[hi + 1].text) and sentences[hi + 1].part == part:
+        hi += 1
+    return lo, hi
+
+
 def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: bool = False) -> list[Sentence]:
     """``chosen`` with the rest of each list a chosen list line stands in: the question "which tracks …?" is
     answered by the whole list, not by the one line that read closest. ``sentences`` in the item's order;
@@ -185,12 +196,7 @@ def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: boo
                 out.append(s)
                 seen.add(id(s))
             i += 1
-        lo = i
-        while lo > 0 and BULLET.match(sentences[lo - 1].text) and sentences[lo - 1].part == s.part:
-            lo -= 1
-        hi = i
-        while hi + 1 < len(sentences) and BULLET.match(sentences[hi + 1].text) and sentences[hi + 1].part == s.part:
-            hi += 1
+        lo, hi = list_run(sentences, i)
         run = sentences[lo : hi + 1]
         if opens:
             run = run[:MAX_LIST_LINES]

@@ -629,9 +629,10 @@ class Index:
         return [Hit(rank=i + 1, score=score, chunk=chunks[cid], similarity=sims.get(cid, 0.0))
                 for i, (_, cid, score) in enumerate(groups)]
 
-    def _meeting_dates(self) -> list[tuple[str, date | None]]:
-        """Each indexed meeting's council and date, for "the latest meeting" in a question."""
-        return [(m.council, parse_iso_date(m.meeting_date)) for m in self.manifest.meetings]
+    def _meeting_dates(self) -> Iterator[tuple[str, date | None]]:
+        """Each indexed meeting's council and date, for "the latest meeting" in a question; lazy, so a
+        question without it costs nothing."""
+        return ((m.council, parse_iso_date(m.meeting_date)) for m in self.manifest.meetings)
 
     def _fuse(self, query: str, mode: SearchMode, dense: list[tuple[K, float]], lex: list[tuple[K, float]],
               lex_sims: dict[K, float]) -> list[tuple[K, float]]:
