@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -10,12 +11,15 @@ from datetime import date
 
 import numpy as np
 
+from chat_app.attendance import RosterMeeting, asked_part, asks_attendance, person_words, shown_lines
 from chat_app.generate import Generator
 from chat_app.positions import (Role, Sentence, announces, answer_type, asked_roles, best_of_role, holds_answer_type,
                                 item_sentences, label_of, list_run, pick, substantive, with_followers, with_lists)
 from chat_app.overview import about_meeting_only, asked_meetings, overview_sentences, section_key
 from chat_app.prompt import Citation, citation_for
-from chat_app.refs import MONTH_NAMES, missing_council, missing_date
+from chat_app.refs import MONTH_NAMES, asked_council, missing_council, missing_date
+from index.when import Span, time_focus, time_span, without_spans
+from ingest.records import RosterLine
 from index.lexical import general_rarity, tokenize
 from index.store import SECTION_REF, Hit, Index, parse_iso_date
 from index.vector import Where
@@ -90,6 +94,16 @@ WHOLE_DECISION_CHARS = 700
 # A question that names a meeting and nothing else ("Hvad blev der besluttet på mødet 10. marts 2026?") is
 # answered by that meeting's agenda, item by item with its decision (chat_app/overview.py).
 MEETING_OVERVIEW = True
+# A question about who attended is answered from the meeting's participants list (chat_app/attendance.py);
+# at most this many meetings are listed.
+ATTENDANCE = True
+ATTENDANCE_MEETINGS = 5
+ROSTER_TITLE = "Deltagerfortegnelse"
+# A question about a period ("siden 2025") is a question about time: its items come in date order, and
+# items as close to the best as for a change question are cited.
+PERIOD_IS_TIME = True
+# A question that names one of the index's councils is answered from that council's minutes.
+ASKED_COUNCIL = True
 # A question that asks "how many" or "when" is answered by a sentence with a number or a date: such sentences
 # gain this much when choosing what to quote. Dev answer recall for 0 / 0.03 / 0.05 / 0.1 / 0.15 / 0.25:
 # real 0.71 / 0.69 / 0.71 / 0.71 / 0.71 / 0.71, demo 0.55 / 0.57 / 0.57 / 0.60 / 0.57 / 0.55.
@@ -391,7 +405,7 @@ def _date_label(d: date | None) -> str:
 
 
 def _where_label(c: Citation) -> str:
-    return f"{c.council}, møde {_date_label(c.meeting_date)}, pkt. {c.section} \"{c.title}\""
+    return f"{c.council}, møde {_date_label(c.meeting_date)}, {c.place()}"
 
 
 def _shown(quote: str) -> str:
@@ -491,19 +505,110 @@ def meeting_overview(index: Index, question: str) -> Answer | None:
             lines.append("")
     if not cites:
         return None
-    # A lookup, like a case number: the index holds the meeting, so no score decides.
-    looked_up = Support(top=0.0, margin=0.0, sentence=0.0, weighted=0.0, known=0.0, coverage=0.0, gap=0.0,
-                        name_gap=0.0, direct=True)
-    return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites), support=looked_up)
+    return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites), support=_looked_up())
+
+
+def _looked_up() -> Support:
+    """A lookup, like a case number: the index holds what is asked for, so no score decides."""
+    return Support(top=0.0, margin=0.0, sentence=0.0, weighted=0.0, known=0.0, coverage=0.0, gap=0.0,
+                   name_gap=0.0, direct=True)
+
+
+def attendance_answer(index: Index, question: str, where: Where = Where(), query: str | None = None,
+                      today: date | None = None) -> Answer | None:
+    """Who attended (sent apologies, chaired, took the minutes) the meeting the question names, quoted line by
+    line from its participants list and cited; for a person, every meeting whose list names them. None
+    unless the question asks about attendance."""
+    if not ATTENDANCE:
+        return None
+    query = query or question
+    span = Span(where.since, where.until)
+    rosters: list[RosterMeeting] = []
+    for m in index.manifest.meetings:
+        d = parse_iso_date(m.meeting_date)
+        if where.council and m.council != where.council:
+            continue
+        if (where.since or where.until) and not (span.contains(d) or (d is None and where.include_undated)):
+            continue
+        rosters.append(RosterMeeting(m.council, d, m.source, m.roster or _names_only(m.participants, m.absent),
+                                     names_only=not m.roster and bool(m.participants or m.absent)))
+    person = person_words(name_words(question), rosters)
+    if not asks_attendance(question, bool(person)):
+        return None
+    focus = time_focus(query, [(r.council, r.meeting_date) for r in rosters if r.meeting_date], today)
+    note = ""
+    if focus:
+        chosen = [r for r in rosters if r.meeting_date and any(f.matches(r.meeting_date) for f in focus)]
+    elif person:
+        chosen = [r for r in rosters if any(shown_lines(r.roster, "all", person))]
+    elif len(rosters) <= 1 or where.since or where.until:
+        chosen = rosters
+    else:
+        # Each council's newest meeting (a council whose minutes have no date: its first).
+        newest: dict[str, RosterMeeting] = {}
+        for r in rosters:
+            old = newest.get(r.council)
+            if old is None or (r.meeting_date and (old.meeting_date is None or r.meeting_date > old.meeting_date)):
+                newest[r.council] = r
+        chosen = list(newest.values())
+    says_council = bool(re.search(r"\brådets?\b", question, re.I))
+    if says_council != bool(re.search(r"\budvalgets?\b", question, re.I)):
+        word = "råd" if says_council else "udvalg"
+        chosen = [r for r in chosen if word in r.council.lower()] or chosen
+    if not focus and not person and len(rosters) > 1 and not (where.since or where.until):
+        note = ("Spørgsmålet nævner intet bestemt møde, så svaret viser det seneste møde"
+                + (" i hvert råd og udvalg" if len(chosen) > 1 else "") + ". Nævn en dato for et andet møde.")
+    if not chosen:
+        return None
+    if any(r.names_only for r in chosen[:ATTENDANCE_MEETINGS]):
+        note = (f"{note} Listen har kun navnene: indekset er bygget, før Rådgiver gemte deltagerlisten linje for "
+                "linje. Indlæs referaterne igen med `raadgiver ingest STI --rebuild` for hele listen.").strip()
+    chosen.sort(key=lambda r: r.meeting_date or date.min, reverse=True)
+    asked = asked_part(question)
+    lines: list[str] = []
+    cites: list[Citation] = []
+    for r in chosen[:ATTENDANCE_MEETINGS]:
+        head = f"{r.council}, møde {_date_label(r.meeting_date)} – deltagerfortegnelse:"
+        if not r.roster:
+            lines += [head, "- Referatet har ingen deltagerliste, som Rådgiver kan læse.", ""]
+            continue
+        shown = shown_lines(r.roster, asked, person)
+        if not shown:
+            lines += [head, "- Referatet nævner ingen afbud." if asked == "absent" else "- Ingen på listen.", ""]
+            continue
+        cites.append(Citation(council=r.council, meeting_date=r.meeting_date, section="", case_number=None,
+                              title=ROSTER_TITLE, source=r.source, quote=shown[0].text))
+        lines.append(head)
+        for group, run in itertools.groupby(shown, key=lambda line: line.group):
+            lines.append(f"- {group}: " + "; ".join(f"»{_shown(line.text)}«" for line in run) + f" [{len(cites)}]")
+        lines.append("")
+    if len(chosen) > ATTENDANCE_MEETINGS:
+        lines.append(f"Yderligere {len(chosen) - ATTENDANCE_MEETINGS} møder nævner personen; spørg om et bestemt møde.")
+    if not cites:
+        return Answer(answer="\n".join(lines).strip(), refused=True, citations=(), support=_looked_up())
+    return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites), support=_looked_up(),
+                  note=note)
+
+
+def _names_only(present: Sequence[str], absent: Sequence[str]) -> tuple[RosterLine, ...]:
+    """An index from before participants lists were kept line by line holds the names alone."""
+    return (tuple(RosterLine("Deltagere", n) for n in present) + tuple(RosterLine("Afbud", n, True) for n in absent))
 
 
 def _refusal(text: str = REFUSAL_TEXT, support: Support | None = None) -> Answer:
     return Answer(answer=text, refused=True, citations=(), support=support)
 
 
-def missing_reference(index: Index, question: str, where: Where) -> str:
-    """Why the index cannot hold the answer: a date, council or section it does not have ("" if none)."""
+def missing_reference(index: Index, question: str, where: Where, today: date | None = None) -> str:
+    """Why the index cannot hold the answer: a date, period, council or section it does not have ("" if
+    none). ``where`` holds the period the question asks about, if any."""
     meetings = index.manifest.meetings
+    if where.since or where.until:
+        span = Span(where.since, where.until)
+        inside = [m for m in meetings if (not where.council or m.council == where.council)
+                  and (span.contains(d := parse_iso_date(m.meeting_date)) or (d is None and where.include_undated))]
+        if not inside or (span.since and span.since > (today or date.today())):  # no minutes from the future
+            return f"Der er ingen referater {span.label()} i de indlæste møder" + _held(meetings) + "."
     ref = missing_date(question, (date.fromisoformat(m.meeting_date) if m.meeting_date else None for m in meetings))
     if ref is not None:
         return f"Der er ingen referater fra {ref.label()} i de indlæste møder."
@@ -514,6 +619,24 @@ def missing_reference(index: Index, question: str, where: Where) -> str:
     return ""
 
 
+def _councils(index: Index) -> set[str]:
+    return {m.council for m in index.manifest.meetings}
+
+
+def _held(meetings: Sequence[object]) -> str:
+    """ "; de indlæste møder er fra 12. marts 2024 til 22. april 2026" (and how many have no date)."""
+    days = sorted(d for m in meetings if (d := parse_iso_date(m.meeting_date)))  # type: ignore[attr-defined]
+    if not days:
+        out = ""
+    elif len(days) == 1:
+        out = f"; det eneste daterede møde er fra {_date_label(days[0])}"
+    else:
+        out = f"; de indlæste møder er fra {_date_label(days[0])} til {_date_label(days[-1])}"
+    if undated := len(meetings) - len(days):
+        out += f" ({undated} {'møde' if undated == 1 else 'møder'} uden dato kan ikke placeres i tiden)"
+    return out
+
+
 def stream_answer(
     index: Index,
     question: str,
@@ -522,11 +645,21 @@ def stream_answer(
     where: Where = Where(),
     history: Sequence[tuple[str, str]] = (),
     k: int = 10,
+    today: date | None = None,
 ) -> Iterator[str | Answer]:
-    """Yield text as an LLM produces it, then the checked Answer (always last)."""
+    """Yield text as an LLM produces it, then the checked Answer (always last). A period the question names
+    ("siden 2025", "de seneste to år" before ``today``; a follow-up keeps the previous question's) narrows
+    ``where``."""
     query = retrieval_query(question, history)
-    change = bool(CHANGE_QUESTION.search(question))
-    hits = index.search(query, k=k, where=where)
+    unfiltered = where == Where()  # the user set no filter (a period or council the question names may follow)
+    span = time_span(question, today) or (time_span(query, today) if query != question else None)
+    undated = span is not None and index.undated_only()  # no meeting has a date: the period cannot filter
+    if span is not None:
+        where, query = where.within(span.since, span.until, undated), without_spans(query)
+    if ASKED_COUNCIL and not where.council and (council := asked_council(question, _councils(index))):
+        where = replace(where, council=council)  # "Hvad besluttede Teknisk Udvalg …?": that council's minutes
+    change = bool(CHANGE_QUESTION.search(question)) or (PERIOD_IS_TIME and span is not None and not undated)
+    hits = index.search(query, k=k, where=where, today=today, periods=False)
     named = CASE_NUMBER.search(question)
     case = where.case_number or (named.group(1) if named else None)
     direct = False
@@ -544,11 +677,16 @@ def stream_answer(
             yield _refusal(f"Punkt {section.group(1)} findes ikke i de indlæste referater.")
             return
         hits, direct = same, True
-    missing = "" if direct else missing_reference(index, question, where)
+    missing = "" if direct else missing_reference(index, question, where, today)
     if missing:
         yield _refusal(missing)
         return
-    if MEETING_OVERVIEW and not direct and where == Where() and not history:
+    if not direct:
+        attendance = attendance_answer(index, question, where, query, today)
+        if attendance is not None:
+            yield attendance
+            return
+    if MEETING_OVERVIEW and not direct and unfiltered and span is None and not history:
         overview = meeting_overview(index, question)
         if overview is not None:
             yield overview
@@ -571,14 +709,27 @@ def stream_answer(
     if ANNOUNCED_LISTS and good:
         cache[_key(good[0])] = with_announced_lists(index, query, good[0], _scored_for(index, query, good[:1], cache)[0])
     if generator is None:
-        yield extractive(good, _scored_for(index, query, good, cache), change, support, asked)
+        yield _in_period(extractive(good, _scored_for(index, query, good, cache), change, support, asked), span)
         return
     from chat_app.llm_answer import llm_answer  # imports Answer from here
 
     # A model on a small CPU pays for every prompt token: the best few sources, the fallback has all.
     for part in llm_answer(question, good[:LLM_SOURCES], generator, history,
                            fallback=lambda: extractive(good, _scored_for(index, query, good, cache), change, support, asked)):
-        yield replace(part, support=support) if isinstance(part, Answer) and part.support is None else part
+        if isinstance(part, Answer):
+            part = _in_period(replace(part, support=support) if part.support is None else part, span)
+        yield part
+
+
+def _in_period(answer: Answer, span: Span | None) -> Answer:
+    """The answer with a note that it holds only the meetings of the period the question asked about."""
+    if span is None or answer.refused:
+        return answer
+    if any(c.meeting_date is None for c in answer.citations):
+        note = f"Spørgsmålet gælder tiden {span.label()}, men referaterne har ingen mødedato, så alle er medtaget."
+    else:
+        note = f"Kun møder {span.label()} er medtaget, som spørgsmålet beder om."
+    return replace(answer, note=f"{answer.note} {note}".strip())
 
 
 def answer_question(index: Index, question: str, **kw: object) -> Answer:

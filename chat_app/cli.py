@@ -221,6 +221,7 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
     """Find de dagsordenspunkter, der bedst svarer på SØGNING."""
     from index.store import open_index
     from index.vector import Where
+    from index.when import time_span
 
     with friendly_errors():
         _require_index(db, chroma_url)
@@ -229,6 +230,9 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
             where = Where(council=council, since=since, until=until, case_number=case_number,
                           include_undated=include_undated)
             hits = index.search(query, k=k, mode=mode, where=where)  # type: ignore[arg-type]
+            if (span := time_span(query)) is not None and not index.undated_only():
+                click.echo(f"Kun møder {span.label()}, som søgningen nævner.", err=True)
+                where = where.within(span.since, span.until)
             _undated_note(index.undated_left_out(where))
             _old_index_note(index.manifest.without_sentences)
     if as_json:

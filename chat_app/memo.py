@@ -41,7 +41,8 @@ def danish_date(d: date | None) -> str:
 def citation_note(c: Citation) -> tuple[str, str, str]:
     """(where, quote, file) of a footnote: council, Danish date, pkt., case number and title; the quote; the file."""
     case = f", sag {c.case_number}" if c.case_number else ""
-    where = f"{c.council}, møde {danish_date(c.meeting_date)}, pkt. {c.section}{case}: “{c.title}”."
+    pkt = f", {c.pkt}" if c.pkt else ""
+    where = f"{c.council}, møde {danish_date(c.meeting_date)}{pkt}{case}: “{c.title}”."
     return where, f"»{c.quote}«", f"Kilde: {Path(c.source).name}"
 
 
@@ -143,7 +144,7 @@ def build_memo(question: str, answer: Answer, *, now: datetime | None = None) ->
         assert notes is not None
         c = answer.citations[n - 1]
         if n in first_note:  # cited again: a short note pointing at the full one
-            where = f"{c.council}, pkt. {c.section}" + (f", sag {c.case_number}" if c.case_number else "")
+            where = f"{c.council}, {c.pkt or c.title.lower()}" + (f", sag {c.case_number}" if c.case_number else "")
             note_id = notes.add([[(f"Samme kilde som note {first_note[n]} ({where}).", False)]])
         else:
             where, quote, source = citation_note(c)
@@ -182,7 +183,7 @@ def build_memo(question: str, answer: Answer, *, now: datetime | None = None) ->
     props.language = "da-DK"
     props.keywords = _fit("; ".join(dict.fromkeys(c.case_number for c in answer.citations if c.case_number)))
     props.comments = _fit("Kilder: " + "; ".join(
-        f"{c.council} {c.meeting_date.isoformat() if c.meeting_date else 'ukendt dato'} pkt. {c.section}"
+        f"{c.council} {c.meeting_date.isoformat() if c.meeting_date else 'ukendt dato'} {c.pkt or c.title.lower()}"
         for c in answer.citations)) if answer.citations else "Ingen kilder (intet svar i referaterne)."
     return doc
 

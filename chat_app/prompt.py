@@ -45,11 +45,20 @@ class Citation:
     source: str
     quote: str
 
+    @property
+    def pkt(self) -> str:
+        """ "pkt. 2.2", or "" for a source that is no agenda item (a meeting's participants list)."""
+        return f"pkt. {self.section}" if self.section else ""
+
+    def place(self) -> str:
+        """ ``pkt. 2.2 "Titel"``, or ``"Deltagerfortegnelse"``."""
+        return f'{self.pkt} "{self.title}"'.strip()
+
     def memo_line(self) -> str:
         """``It-Arkitekturrådet, møde 2025-09-10, pkt. 2.2 "Titel" (SAG-2025-03105)``."""
         when = self.meeting_date.isoformat() if self.meeting_date else "ukendt dato"
         case = f" ({self.case_number})" if self.case_number else ""
-        return f'{self.council}, møde {when}, pkt. {self.section} "{self.title}"{case}'
+        return f'{self.council}, møde {when}, {self.place()}{case}'
 
 
 def citation_for(chunk: Chunk, quote: str) -> Citation:

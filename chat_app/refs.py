@@ -13,7 +13,8 @@ from datetime import date
 
 from index.when import MONTH_NAMES, MONTHS, DateRef, named_dates
 
-__all__ = ["MONTHS", "MONTH_NAMES", "DateRef", "named_dates", "missing_date", "missing_council", "named_councils"]
+__all__ = ["MONTHS", "MONTH_NAMES", "DateRef", "named_dates", "missing_date", "missing_council", "named_councils",
+           "asked_council"]
 
 # Council names: one word ending in -udvalg/-råd (Økonomiudvalget, Ældrerådet, Byrådet) or
 # "Teknisk Udvalg"-style two words; the bare "rådet"/"udvalget" means whichever council is asked.
@@ -68,3 +69,11 @@ def missing_council(question: str, councils: Iterable[str],
             continue
         return name
     return None
+
+
+def asked_council(question: str, councils: Iterable[str]) -> str | None:
+    """The index's council the question names ("Hvad besluttede Teknisk Udvalg …?"), if it names exactly one."""
+    known = {c: _norm(c) for c in councils}
+    hits = {c for name in named_councils(question) for c, k in known.items()
+            if (n := _norm(name)) == k or n in k or k.endswith(n)}
+    return hits.pop() if len(hits) == 1 else None

@@ -357,7 +357,7 @@ def _shown(quote: str) -> str:
 def render_citation(c: Citation, full_text: str | None, quoted: bool = False) -> str:
     when = c.meeting_date.isoformat() if c.meeting_date else "ukendt dato"
     where = " · ".join(
-        [html.escape(c.council), f"møde {when}", f"pkt. {html.escape(c.section)}"]
+        [html.escape(c.council), f"møde {when}"] + ([html.escape(c.pkt)] if c.pkt else [])
         + ([html.escape(c.case_number)] if c.case_number else [])
     )
     out = [
@@ -368,7 +368,8 @@ def render_citation(c: Citation, full_text: str | None, quoted: bool = False) ->
     if not quoted:
         out.append(f"<blockquote>»{_lines(c.quote)}«</blockquote>")
     if full_text:
-        out.append(f'<details><summary>Vis hele punktet</summary><div class="raad-punkt">{_lines(full_text)}</div></details>')
+        what = "punktet" if c.section else "deltagerlisten"
+        out.append(f'<details><summary>Vis hele {what}</summary><div class="raad-punkt">{_lines(full_text)}</div></details>')
     out.append(f'<div class="raad-fil">Fil: {html.escape(Path(c.source).name)}</div>')
     memo = html.escape(c.memo_line(), quote=True)
     # The quote travels with the copy button (the page's sanitiser keeps classes, not data- attributes).
@@ -423,7 +424,13 @@ def full_items(index: Index, citations: Sequence[Citation]) -> dict[tuple[str, s
         return {}
     committed = index.manifest.committed()
     items = index.store.get_items(Where(sources=tuple(sorted({c.source for c in citations}))))
-    return {(i.source, i.section): i.text for i in items if committed.get(i.source) == i.content_hash}
+    out = {(i.source, i.section): i.text for i in items if committed.get(i.source) == i.content_hash}
+    # A participants list (cited with no section): the whole list, heading by heading.
+    cited = {c.source for c in citations if not c.section}
+    for m in index.manifest.meetings:
+        if m.source in cited and m.roster:
+            out[(m.source, "")] = "\n".join(f"{r.group}: {r.text}" for r in m.roster)
+    return out
 
 
 # --------------------------------------------------------------------------- the app

@@ -32,7 +32,7 @@ from chat_app.answer import (
     is_english,
     support_score,
 )
-from eval.dataset import MUST_REFUSE_KINDS as MUST_REFUSE, Question, load_questions
+from eval.dataset import MUST_REFUSE_KINDS as MUST_REFUSE, NO_ITEM_KINDS, Question, load_questions
 from eval.run import QUESTION_SETS, all_items, relevant
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,6 +76,8 @@ def collect(embedder: object, sets: Sequence[tuple[str, list[Question]]], dbs: d
             items = all_items(ix)
             for set_name, qs in sets:
                 for q in qs:
+                    if q.kind in NO_ITEM_KINDS:
+                        continue  # who attended: answered from the participants list, no score decides
                     has = any(relevant(q, it) for it in items)
                     answerable = q.kind not in MUST_REFUSE and has
                     if q.kind not in MUST_REFUSE and not has and set_name == "demo" and name != "real+demo":

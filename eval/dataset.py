@@ -11,18 +11,21 @@ from typing import Literal, get_args
 Kind = Literal[
     "fact", "paraphrase", "english", "case_number", "change", "unanswerable",
     "person", "typo", "folded", "part", "nuance",
-    "off_domain", "near_domain", "missing_ref", "meeting",
+    "off_domain", "near_domain", "missing_ref", "meeting", "period", "attendance",
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 # Kinds whose questions the minutes do not answer: the right answer is a refusal, and
 # ``expected`` is empty. "unanswerable" is the older, unspecific name for the same thing.
 MUST_REFUSE_KINDS: frozenset[str] = frozenset({"unanswerable", "off_domain", "near_domain", "missing_ref"})
+# Kinds answered from no agenda item (who attended: the participants list), so retrieval has nothing to
+# find: ``expected`` is empty and the answer is measured by its facts alone (``must_contain``).
+NO_ITEM_KINDS: frozenset[str] = frozenset({"attendance"})
 
 Split = Literal["dev", "test"]
 SPLITS: tuple[Split, ...] = get_args(Split)
 
 MATCHER_KEYS = ("council", "meeting_date", "section", "case_number", "source_contains")
-QUESTION_KEYS = ("question", "kind", "expected", "split", "must_contain", "absent", "note")
+QUESTION_KEYS = ("question", "kind", "expected", "split", "must_contain", "absent", "period", "note")
 
 
 class QuestionFileError(Exception):
@@ -53,6 +56,16 @@ class Question:
     must_contain: tuple[tuple[str, ...], ...] = ()
     # Must-refuse questions: words of the topic that occur in no file of the corpus (checked by tests).
     absent: tuple[str, ...] = ()
+    # "period" questions: the first and last meeting day the question asks about (None: open end). A right
+    # answer cites no meeting outside it; written by hand, so the measure does not lean on the product's parser.
+    period: tuple[date | None, date | None] | None = None
+
+    def in_period(self, d: date | None) -> bool:
+        """Whether a cited meeting date lies in the question's period (an undated meeting never does)."""
+        if self.period is None:
+            return True
+        since, until = self.period
+        return d is not None and (since is None or d >= since) and (until is None or d <= until)
 
     @property
     def must_refuse(self) -> bool:
@@ -171,7 +184,7 @@ def _parse_line(line: str, where: str) -> Question:
     note = obj.get("note", "")
     if not isinstance(note, str):
         raise QuestionFileError(f"{where}: feltet 'note' skal være tekst")
-    raw_expected = obj.get("expected", [] if kind in MUST_REFUSE_KINDS else None)
+    raw_expected = obj.get("expected", [] if kind in MUST_REFUSE_KINDS | NO_ITEM_KINDS else None)
     if raw_expected is None:
         raise QuestionFileError(
             f"{where}: feltet 'expected' mangler – angiv fx [{{\"section\": \"2.2\"}}] for de punkter, der svarer"
@@ -182,7 +195,9 @@ def _parse_line(line: str, where: str) -> Question:
     refuse = kind in MUST_REFUSE_KINDS
     if refuse and expected:
         raise QuestionFileError(f"{where}: et '{kind}'-spørgsmål skal afvises og skal have en tom 'expected'-liste []")
-    if not refuse and not expected:
+    if kind in NO_ITEM_KINDS and expected:
+        raise QuestionFileError(f"{where}: et '{kind}'-spørgsmål besvares ikke fra et dagsordenspunkt – brug \"expected\": []")
+    if not refuse and not expected and kind not in NO_ITEM_KINDS:
         raise QuestionFileError(
             f"{where}: 'expected' er tom – angiv mindst ét punkt, eller brug en af typerne "
             f"{', '.join(k for k in KINDS if k in MUST_REFUSE_KINDS)} for spørgsmål, der skal afvises"
@@ -193,6 +208,8 @@ def _parse_line(line: str, where: str) -> Question:
     must_contain = tuple(
         _parse_fact(f, f"{where}, must_contain[{i}]") for i, f in enumerate(_string_list(obj, "must_contain", where))
     )
+    if kind in NO_ITEM_KINDS and not must_contain:
+        raise QuestionFileError(f"{where}: et '{kind}'-spørgsmål måles på sine fakta – angiv 'must_contain', fx [\"Pia Færch\"]")
     if refuse and must_contain:
         raise QuestionFileError(
             f"{where}: et '{kind}'-spørgsmål skal afvises, så 'must_contain' giver ingen mening – fjern feltet"
@@ -202,10 +219,31 @@ def _parse_line(line: str, where: str) -> Question:
         raise QuestionFileError(
             f"{where}: 'absent' bruges kun til spørgsmål, der skal afvises ({', '.join(sorted(MUST_REFUSE_KINDS))})"
         )
+    period = _parse_period(obj.get("period"), kind, where)
     return Question(
         question=question.strip(), kind=kind, expected=expected, note=note,
-        split=split, must_contain=must_contain, absent=absent,
+        split=split, must_contain=must_contain, absent=absent, period=period,
     )
+
+
+def _parse_period(raw: object, kind: str, where: str) -> tuple[date | None, date | None] | None:
+    example = '["2025-01-01", null]'
+    if raw is None:
+        if kind == "period":
+            raise QuestionFileError(f"{where}: et 'period'-spørgsmål skal have feltet 'period', fx {example}")
+        return None
+    if kind != "period":
+        raise QuestionFileError(f"{where}: 'period' bruges kun til spørgsmål af typen 'period'")
+    if not isinstance(raw, list) or len(raw) != 2 or not all(x is None or isinstance(x, str) for x in raw) \
+            or raw == [None, None]:
+        raise QuestionFileError(f"{where}: 'period' skal være [første dag, sidste dag] med null for en åben ende, fx {example}")
+    try:
+        since, until = (None if x is None else date.fromisoformat(x) for x in raw)
+    except ValueError:
+        raise QuestionFileError(f"{where}: 'period' skal have datoer som ÅÅÅÅ-MM-DD, fx {example}") from None
+    if since and until and since > until:
+        raise QuestionFileError(f"{where}: 'period' slutter før den begynder – byt om på datoerne")
+    return since, until
 
 
 def _string_list(obj: dict[str, object], key: str, where: str) -> list[str]:

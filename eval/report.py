@@ -33,6 +33,8 @@ KIND_LABELS: dict[str, str] = {
     "near_domain": "nær emnet",
     "missing_ref": "ukendt møde/sag",
     "meeting": "helt møde",
+    "period": "tidsrum",
+    "attendance": "deltagere",
 }
 MODE_LABELS: dict[str, str] = {"dense": "semantisk (dense)", "lexical": "ord (BM25)", "hybrid": "hybrid"}
 
@@ -71,6 +73,9 @@ class AnswerFigures:
     answer_recall_per_kind: dict[str, float] = field(default_factory=dict)
     refusal_per_kind: dict[str, float] = field(default_factory=dict)  # must-refuse kinds: share refused
     n_with_facts: int = 0
+    # "period" questions answered: share whose every citation lies in the period the question asks about
+    in_period: float = float("nan")
+    n_period: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,8 @@ def to_json(result: EvalResult) -> dict[str, Any]:
             "answer_recall_per_kind": {k: _num(v) for k, v in result.answers.answer_recall_per_kind.items()},
             "refusal_per_kind": {k: _num(v) for k, v in result.answers.refusal_per_kind.items()},
             "n_with_facts": result.answers.n_with_facts,
+            "in_period": _num(result.answers.in_period),
+            "n_period": result.answers.n_period,
         },
     }
 
@@ -222,6 +229,8 @@ def _markdown(result: EvalResult, charts: dict[str, str]) -> str:
             f"| afviste ubesvarbare spørgsmål ({a.n_unanswerable}) | {fmt_share(a.refusal_rate_unanswerable)} |",
             f"| fejlagtigt afviste besvarbare spørgsmål ({a.n_answerable}) | {fmt_share(a.false_refusal_rate)} |",
             f"| svar med alle forventede fakta ({a.n_with_facts}) | {fmt_share(a.answer_recall)} |",
+            *([f"| tidsrum: svar, der kun citerer møder i tidsrummet ({a.n_period}) | {fmt_share(a.in_period)} |"]
+              if a.n_period else []),
             f"| svartid, median | {fmt(a.latency_p50_s, 1)} s |",
             f"| svartid, 95-percentil | {fmt(a.latency_p95_s, 1)} s |",
         ]
@@ -331,6 +340,9 @@ def split_markdown(results: dict[str, EvalResult]) -> str:
             "| afviste (skal afvises) | " + " | ".join(f"{fmt_share(a.refusal_rate_unanswerable)} ({a.n_unanswerable})" for a in ans) + " |",
             "| fejlagtigt afviste | " + " | ".join(f"{fmt_share(a.false_refusal_rate)} ({a.n_answerable})" for a in ans) + " |",
         ]
+        if any(a.n_period for a in ans):
+            lines.append("| tidsrum: kun kilder i tidsrummet | "
+                         + " | ".join(f"{fmt_share(a.in_period)} ({a.n_period})" for a in ans) + " |")
         for kind in sorted({k for a in ans for k in a.answer_recall_per_kind}):
             lines.append(f"| fakta i svar: {KIND_LABELS.get(kind, kind)} | "
                          + " | ".join(fmt_share(a.answer_recall_per_kind.get(kind, float("nan"))) for a in ans) + " |")

@@ -90,6 +90,9 @@ def citation_valid(index: Index, q: Question, answer: Answer, retrieved: set[tup
     whole meeting), and its quote is verbatim in that item."""
     out = []
     texts = {(i.source, i.section): i.text for i in index.store.get_items()}
+    # A participants list is cited with no section; its quote is one of the list's lines.
+    for m in index.manifest.meetings:
+        texts[(m.source, "")] = "\n".join([r.text for r in m.roster] or [*m.participants, *m.absent])
     looked_up = bool(answer.support and answer.support.direct)
     for c in answer.citations:
         key = (c.source, c.section)
@@ -104,6 +107,7 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
     refused_unans = refused_ans = n_unans = n_ans = 0
     recall: dict[str, list[bool]] = {}
     refusal: dict[str, list[bool]] = {}
+    in_period: list[bool] = []
     for q in questions:
         start = time.perf_counter()
         answer = answer_question(index, q.question)
@@ -117,6 +121,8 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
         else:
             n_ans += 1
             refused_ans += answer.refused
+            if q.period is not None and not answer.refused:
+                in_period.append(all(q.in_period(c.meeting_date) for c in answer.citations))
             facts = q.must_contain
             if facts:
                 recall.setdefault(q.kind, []).append(
@@ -134,6 +140,8 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
         answer_recall_per_kind={k: sum(v) / len(v) for k, v in sorted(recall.items())},
         refusal_per_kind={k: sum(v) / len(v) for k, v in sorted(refusal.items())},
         n_with_facts=len(every),
+        in_period=sum(in_period) / len(in_period) if in_period else float("nan"),
+        n_period=len(in_period),
     )
 
 

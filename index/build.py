@@ -298,6 +298,7 @@ def _entry(meeting: Meeting, n_chunks: int, n_sentences: int | None = None) -> M
         sentences=n_sentences,
         participants=meeting.participants,
         absent=meeting.absent,
+        roster=meeting.roster,
     )
 
 

@@ -37,10 +37,10 @@ from index.fuse import (
 )
 from index.lexical import TOKENIZER_VERSION, Bm25, LexicalOptions, tokenize
 from index.vector import StoreUnavailable, VectorStore, Where, date_num, from_metadata, to_metadata
-from index.when import time_focus
+from index.when import time_focus, time_span, without_spans
 from ingest.chunk import ChunkSettings
 from ingest.parse import CASE_NUMBER
-from ingest.records import Chunk
+from ingest.records import Chunk, RosterLine
 
 if TYPE_CHECKING:
     from index.embed import Embedder
@@ -139,6 +139,7 @@ class MeetingEntry:
     participants: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
     sentences: int | None = None  # sentence vectors written; None: ingested before there were any
+    roster: tuple[RosterLine, ...] = ()  # the participants list as written; () in indexes from before it
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ class Manifest:
                 {"source": m.source, "content_hash": m.content_hash, "council": m.council,
                  "meeting_date": m.meeting_date, "title": m.title, "items": m.items, "chunks": m.chunks,
                  "participants": list(m.participants), "absent": list(m.absent),
-                 **({"sentences": m.sentences} if m.sentences is not None else {})}
+                 **({"sentences": m.sentences} if m.sentences is not None else {}),
+                 **({"roster": [[r.group, r.text, r.absent] for r in m.roster]} if m.roster else {})}
                 for m in self.meetings
             ],
             "pending": [list(p) for p in self.pending],
@@ -183,7 +185,8 @@ class Manifest:
     @staticmethod
     def from_json(data: dict[str, Any]) -> Manifest:
         meetings = tuple(
-            MeetingEntry(**{**m, "participants": tuple(m.get("participants", ())), "absent": tuple(m.get("absent", ()))})
+            MeetingEntry(**{**m, "participants": tuple(m.get("participants", ())), "absent": tuple(m.get("absent", ())),
+                            "roster": tuple(RosterLine(g, t, bool(a)) for g, t, a in m.get("roster", ()))})
             for m in data.get("meetings", ())
         )
         return Manifest(
@@ -492,19 +495,24 @@ class Index:
     # ------------------------------------------------------------------ search
 
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid", where: Where = Where(),
-               depth: int = 50) -> list[Hit]:
-        """The ``k`` best agenda items for ``query``, one hit per item, best first."""
+               depth: int = 50, today: date | None = None, periods: bool = True) -> list[Hit]:
+        """The ``k`` best agenda items for ``query``, one hit per item, best first. A period the query names
+        ("siden 2025", "før marts 2026", "de seneste to år" before ``today``) narrows ``where``, unless
+        ``periods`` is off (the caller has narrowed it)."""
         if mode != "lexical" and self.embedder is None:
             raise ValueError("dense search needs an embedder")
+        if periods and (span := time_span(query, today)) is not None:
+            # The period filters; its words ("før 2025") would only rank items that mention the year.
+            where, query = where.within(span.since, span.until, self.undated_only()), without_spans(query)
         qvec = self.query_vector(query) if self.embedder is not None else None
         direct = self._direct_where(query, where)
         hits: list[Hit] = []
         if direct is not None:
-            hits = self._search(query, qvec, k, mode, direct, depth)
+            hits = self._search(query, qvec, k, mode, direct, depth, today)
             hits += self._listed(direct, {_item_key(h.chunk) for h in hits}, k - len(hits))
         seen = {_item_key(h.chunk) for h in hits}
         if len(hits) < k:
-            for h in self._search(query, qvec, k + len(hits), mode, where, depth):
+            for h in self._search(query, qvec, k + len(hits), mode, where, depth, today):
                 if _item_key(h.chunk) not in seen and len(hits) < k:
                     hits.append(h)
                     seen.add(_item_key(h.chunk))
@@ -567,11 +575,11 @@ class Index:
         return None
 
     def _search(self, query: str, qvec: np.ndarray | None, k: int, mode: SearchMode, where: Where,
-                depth: int) -> list[Hit]:
+                depth: int, today: date | None = None) -> list[Hit]:
         pool = max(depth, k * 8)
         derived = self.derived()
         if qvec is not None and derived.vectors is None:
-            return self._search_hnsw(query, qvec, k, mode, where, pool)
+            return self._search_hnsw(query, qvec, k, mode, where, pool, today)
         keep = None if where.to_chroma() is None else (lambda pos: _meta_ok(derived.metas[pos], where))
         sims = derived.vectors @ qvec.astype(np.float32) if qvec is not None and derived.vectors is not None else None
         dense = _top(sims, pool, keep) if sims is not None and mode != "lexical" else []
@@ -591,7 +599,7 @@ class Index:
             dense = minus_hubness(dense, hub, HUB_WEIGHT)
             lex_sims = dict(minus_hubness(list(lex_sims.items()), hub, HUB_WEIGHT))
         ranked = self._fuse(query, mode, dense, lex, lex_sims)
-        if mode == "hybrid" and TIME_WEIGHT and (focus := time_focus(query, self._meeting_dates())):
+        if mode == "hybrid" and TIME_WEIGHT and (focus := time_focus(query, self._meeting_dates(), today)):
             days = {pos: _num_date(derived.metas[pos].get("date_num")) for pos, _ in ranked}
             ranked = with_time_focus(ranked, days, focus, TIME_WEIGHT)
         groups = group_best(ranked, {pos: _meta_key(derived.metas[pos]) for pos, _ in ranked})[:k]
@@ -605,7 +613,7 @@ class Index:
                 for i, (cid, score, sim) in enumerate((h for h in hits if h[0] in found))]
 
     def _search_hnsw(self, query: str, qvec: np.ndarray, k: int, mode: SearchMode, where: Where,
-                     pool: int) -> list[Hit]:
+                     pool: int, today: date | None = None) -> list[Hit]:
         """The dense side from chromadb's HNSW index: indexes above ``EXACT_DENSE_MAX`` passages."""
         committed = self.manifest.committed()
         chunks: dict[str, Chunk] = {}
@@ -623,11 +631,16 @@ class Index:
                 chunks[c.id], sims[c.id] = c, sim
         lex_sims = {cid: sims[cid] for cid, _ in lex if cid in sims}
         ranked = [(cid, s) for cid, s in self._fuse(query, mode, dense, lex, lex_sims) if cid in chunks]
-        if mode == "hybrid" and TIME_WEIGHT and (focus := time_focus(query, self._meeting_dates())):
+        if mode == "hybrid" and TIME_WEIGHT and (focus := time_focus(query, self._meeting_dates(), today)):
             ranked = with_time_focus(ranked, {cid: chunks[cid].meeting_date for cid, _ in ranked}, focus, TIME_WEIGHT)
         groups = group_best(ranked, {cid: _item_key(chunks[cid]) for cid, _ in ranked})[:k]
         return [Hit(rank=i + 1, score=score, chunk=chunks[cid], similarity=sims.get(cid, 0.0))
                 for i, (_, cid, score) in enumerate(groups)]
+
+    def undated_only(self) -> bool:
+        """Whether no meeting in the index has a date: then a period in a question cannot filter, and the
+        undated meetings stay in (an index of older minutes without dates, or of other texts)."""
+        return all(d is None for _, d in self._meeting_dates())
 
     def _meeting_dates(self) -> Iterator[tuple[str, date | None]]:
         """Each indexed meeting's council and date, for "the latest meeting" in a question; lazy, so a

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,13 @@ class Where:
     case_number: str | None = None
     sources: tuple[str, ...] = ()
     include_undated: bool = False
+
+    def within(self, since: date | None, until: date | None, undated: bool = False) -> Where:
+        """This filter narrowed to a period a question names: the later of the two starts, the earlier of
+        the two ends; meetings without a date stay in if ``undated`` or if this filter already kept them."""
+        first = max((d for d in (self.since, since) if d), default=None)
+        last = min((d for d in (self.until, until) if d), default=None)
+        return replace(self, since=first, until=last, include_undated=undated or self.include_undated)
 
     def to_chroma(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []

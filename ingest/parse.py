@@ -10,11 +10,11 @@ next candidate, or the word ``Punkt`` in front of the number.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from ingest.records import AgendaItem, Meeting, Part, RawDocument
+from ingest.records import AgendaItem, Meeting, Part, RawDocument, RosterLine
 
 
 class NotMinutes(Exception):
@@ -112,6 +112,7 @@ def parse_meeting(
     preamble = [line for line in lines[: candidates[0].line] if line]
     found_council = council or find_council(preamble) or _council_from_filename(doc.source)
     found_date = find_meeting_date(preamble) or meeting_date or date_from_filename(doc.source.name)
+    roster = find_roster(preamble)
     participants, absent = find_participants(preamble)
     return Meeting(
         council=found_council,
@@ -122,6 +123,7 @@ def parse_meeting(
         items=tuple(items),
         participants=participants,
         absent=absent,
+        roster=roster,
     )
 
 
@@ -557,20 +559,50 @@ def _meeting_title(preamble: list[str], council: str) -> str:
 
 def find_participants(preamble: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Names under ``Deltagere``-like and ``Afbud``-like labels (the text before the first comma)."""
-    present: list[str] = []
-    absent: list[str] = []
-    mode: str | None = None
+    roster = find_roster(preamble)
+    return (tuple(r.name for r in roster if not r.absent and r.name),
+            tuple(r.name for r in roster if r.absent and r.name and r.text.lower() != "ingen"))
+
+
+# Where a list of participants ends: the table of contents, the agenda.
+_ROSTER_END = ("indholdsfortegnelse", "indhold", "dagsorden", "punkt", "titel", "side", "mødested", "mødetidspunkt")
+# A line of an entry that goes on: the PDF broke it after a comma or a little word.
+_GOES_ON = re.compile(r"(?:,|&|-|\b(?:og|for|i|af|med|til|fra|ved|på|samt))\s*$", re.I)
+_ROSTER_BULLET = re.compile(r"^[•·▪◦●\-–*]\s+")
+
+
+def find_roster(preamble: list[str]) -> tuple[RosterLine, ...]:
+    """The participants list line by line under its headings (members, secretariat, apologies …), each
+    entry as written, an entry the PDF broke over two lines joined again. Bulleted entries, or lines of two
+    to ten words that start with a capital (a committee's plain list of names); "Ingen" under "Afbud" too."""
+    out: list[RosterLine] = []
+    group: str | None = None
+    absent = False
     for line in preamble:
-        label = line.rstrip(":").strip().lower()
-        if not BULLET.match(line) and len(label.split()) <= 4:
-            if any(label.startswith(a) for a in ABSENT_LABELS):
-                mode = "absent"
+        label = line.rstrip(":").strip()
+        low = label.lower()
+        bullet = _ROSTER_BULLET.match(line)
+        if not bullet and len(low.split()) <= 4:
+            if any(low.startswith(a) for a in ABSENT_LABELS):
+                group, absent = label, True
                 continue
-            if any(label.startswith(p) for p in PRESENT_LABELS):
-                mode = "present"
+            if any(low.startswith(p) for p in PRESENT_LABELS) or low.endswith("medlemmer"):
+                group, absent = label, False
                 continue
-        if mode and re.match(r"^[•·▪◦●\-–*]\s+", line):
-            name = re.sub(r"^[•·▪◦●\-–*]\s+", "", line).split(",")[0].split("(")[0].strip()
-            if name:
-                (present if mode == "present" else absent).append(name)
-    return tuple(present), tuple(absent)
+            if low.split()[:1] and low.split()[0] in _ROSTER_END:
+                group = None
+                continue
+        if group is None:
+            continue
+        if bullet:
+            out.append(RosterLine(group, line[bullet.end():].strip(), absent))
+        elif out and out[-1].group == group and _GOES_ON.search(out[-1].text) and not line.endswith(":"):
+            out[-1] = replace(out[-1], text=f"{out[-1].text} {line.strip()}")
+        elif low == "ingen" and absent:
+            out.append(RosterLine(group, label, absent))
+        elif 2 <= len(label.split()) <= 10 and label[:1].isupper() and ":" not in line \
+                and not re.search(r"\.{3}|\d", line):
+            out.append(RosterLine(group, label, absent))
+        else:
+            group = None  # prose: the list is over
+    return tuple(out)

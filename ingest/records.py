@@ -42,6 +42,20 @@ class AgendaItem:
 
 
 @dataclass(frozen=True)
+class RosterLine:
+    """One line of a meeting's list of participants, as written: "Bo Fristed, Chief Innovation Officer, …"."""
+
+    group: str  # the heading it stands under: "It-Arkitekturrådets medlemmer", "Sekretariat", "Afbud"
+    text: str
+    absent: bool = False  # under "Afbud", "Fraværende" …
+
+    @property
+    def name(self) -> str:
+        """The person: the text before the first comma or parenthesis."""
+        return self.text.split(",")[0].split("(")[0].strip()
+
+
+@dataclass(frozen=True)
 class Meeting:
     """One meeting's minutes, parsed."""
 
@@ -53,6 +67,7 @@ class Meeting:
     items: tuple[AgendaItem, ...]
     participants: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
+    roster: tuple[RosterLine, ...] = ()  # the participants list line by line, for questions about attendance
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,85 @@ def test_a_year_in_the_question_brings_that_years_meeting_first(demo_index: Inde
     assert any("offentlig cloud" in t.lower() for t in titles)
 
 
+def test_a_period_in_the_question_keeps_the_answer_inside_it_in_date_order(demo_index: Index) -> None:
+    # Open source was discussed at every council meeting, 2024-03-12 to 2026-03-10.
+    today = date(2026, 12, 4)
+    for question, inside in (("Hvad har rådet sagt om open source siden 2025?", lambda d: d >= date(2025, 1, 1)),
+                             ("Hvad sagde rådet om open source før 2025?", lambda d: d.year == 2024),
+                             ("Hvad sagde rådet om open source mellem marts 2024 og februar 2025?",
+                              lambda d: date(2024, 3, 1) <= d <= date(2025, 2, 28)),
+                             ("Hvad har rådet sagt om open source de seneste to år?", lambda d: d >= date(2024, 12, 4)),
+                             ("What has the council said about open source since 2026?", lambda d: d.year == 2026)):
+        a = answer_question(demo_index, question, today=today)
+        check(demo_index, a)
+        dates = [c.meeting_date for c in a.citations]
+        assert all(d is not None and inside(d) for d in dates), (question, dates)
+        assert dates == sorted(dates, reverse=True), question  # a question about time: newest first
+        assert any("open source" in c.title.lower() for c in a.citations), question
+        assert a.note.startswith("Kun møder ") and a.note.endswith("er medtaget, som spørgsmålet beder om."), a.note
+        assert all(inside(h.chunk.meeting_date) for h in demo_index.search(question, k=10, today=today)), question
+    # Without the period every meeting is there: the filter is the question's, not the topic's.
+    years = {c.meeting_date.year for c in answer_question(demo_index, "Hvordan har rådets holdning til open source "
+                                                                        "udviklet sig?").citations if c.meeting_date}
+    assert years == {2024, 2025, 2026}
+
+
+def test_a_period_the_index_holds_no_meeting_from_is_refused_with_the_reason(demo_index: Index) -> None:
+    a = answer_question(demo_index, "Hvad har rådet sagt om open source siden 2027?", today=date(2026, 12, 4))
+    assert a.refused and not a.citations
+    assert a.answer == ("Der er ingen referater fra 1. januar 2027 og frem i de indlæste møder; de indlæste møder er "
+                        "fra 12. marts 2024 til 22. april 2026.")
+    before = answer_question(demo_index, "Hvad besluttede rådet om cloud før 2024?")
+    assert before.refused and "til og med 31. december 2023" in before.answer
+    # A month that bounds a period names no meeting: there was none in March 2025, but there were after it.
+    after = answer_question(demo_index, "Hvad er der besluttet om exitplaner efter marts 2025?", today=date(2026, 12, 4))
+    assert not after.refused and all(c.meeting_date and c.meeting_date >= date(2025, 4, 1) for c in after.citations)
+    # "i år" is this year as a focus, like "i 2026"; the same question a year on has no meeting that year.
+    now = answer_question(demo_index, "Hvad besluttede rådet om sprogmodeller i år?", today=date(2026, 12, 4))
+    assert not now.refused and now.citations[0].meeting_date.year == 2026
+
+
+def roster_quotes(index: Index, a: Answer) -> list[str]:
+    """The quotes of an attendance answer, each checked verbatim against its meeting's participants list."""
+    assert not a.refused and a.citations
+    rosters = {m.source: [r.text for r in m.roster] for m in index.manifest.meetings}
+    quotes = []
+    for line in a.answer.splitlines():
+        if line.startswith("- ") and "»" in line:
+            n = int(re.search(r"\[(\d+)\]$", line).group(1))  # type: ignore[union-attr]
+            c = a.citations[n - 1]
+            assert c.section == "" and c.title == "Deltagerfortegnelse" and c.quote in rosters[c.source]
+            for q in re.findall(r"»([^«]*)«", line):
+                assert q in rosters[c.source], q
+                quotes.append(q)
+    return quotes
+
+
+def test_who_attended_is_answered_from_the_participants_list(demo_index: Index) -> None:
+    a = answer_question(demo_index, "Hvem deltog i mødet den 12. marts 2024?")
+    quotes = roster_quotes(demo_index, a)
+    assert a.answer.startswith("Fiktivt It-Arkitekturråd, møde 12. marts 2024 – deltagerfortegnelse:")
+    assert "Karen Holm-Vestergaard, Digitaliseringsdirektør, Ravnsø Kommune (mødeleder)" in quotes
+    assert "- Afbud: »Henrik Aagaard, Direktør for Teknik og Miljø, Fjordby Kommune« [1]" in a.answer
+    assert a.citations[0].memo_line() == 'Fiktivt It-Arkitekturråd, møde 2024-03-12, "Deltagerfortegnelse"'
+    # The apologies, the chair, a person across meetings.
+    absent = answer_question(demo_index, "Hvem havde meldt afbud til udvalgets møde i maj 2025?")
+    assert roster_quotes(demo_index, absent) == ["Mikael Holt"]
+    chair = answer_question(demo_index, "Hvem var mødeleder på rådets seneste møde?")
+    assert roster_quotes(demo_index, chair) == ["Karen Holm-Vestergaard, Digitaliseringsdirektør, Ravnsø Kommune (mødeleder)"]
+    assert chair.citations[0].meeting_date == date(2026, 3, 10)
+    person = answer_question(demo_index, "Var Jakob Mørch med på et af rådets møder?")
+    assert roster_quotes(demo_index, person) == ["Jakob Mørch, Ravnsø Kommune"]
+    # No meeting named: each council's newest, and the note says so.
+    members = answer_question(demo_index, "Hvem er medlemmer af rådet?")
+    assert len(roster_quotes(demo_index, members)) == 7 and members.citations[0].meeting_date == date(2026, 3, 10)
+    assert members.note.startswith("Spørgsmålet nævner intet bestemt møde")
+    # Taking part in an exercise is a topic, answered from the items.
+    topic = answer_question(demo_index, "Hvilke kommuner deltog i beredskabsøvelsen?")
+    check(demo_index, topic)
+    assert all(c.section for c in topic.citations)
+
+
 def test_the_latest_meeting_brings_each_councils_newest_meeting_first(demo_index: Index) -> None:
     # Language models were discussed in 2025 (twice) and 2026; the API standard in 2024 and 2026.
     for question, day in (("Hvad mente rådet om sprogmodeller på sidste møde?", date(2026, 3, 10)),
@@ -307,3 +386,22 @@ def test_real_minutes_answers_lead_with_the_decision_and_show_whole_lists(tmp_pa
         lines = a.answer.split("\n\n")[0].splitlines()
         intro = next(i for i, ln in enumerate(lines) if "eksisterende infrastruktur" in ln)
         assert "MedCom-korrespondance" in lines[intro + 1], lines
+        # A period: the one dated meeting lies outside it and the undated one cannot be placed, so no answer;
+        # the refusal says why.
+        a = answer_question(ix, "Hvad besluttede Teknisk Udvalg før 2025?", today=date(2026, 12, 4))
+        assert a.refused and a.answer == (
+            "Der er ingen referater til og med 31. december 2024 i de indlæste møder; det eneste daterede møde er "
+            "fra 1. oktober 2025 (1 møde uden dato kan ikke placeres i tiden).")
+
+
+@needs_real
+def test_a_period_in_an_index_without_dates_filters_nothing_and_says_so(tmp_path: Path, real_embedder: Any) -> None:
+    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:
+        ingest_paths(ix, [IT_ARK])  # the KL minutes give no meeting date
+        plain = answer_question(ix, "Hvad sagde rådet om digital suverænitet?")
+        a = answer_question(ix, "Hvad sagde rådet om digital suverænitet siden 2024?", today=date(2026, 12, 4))
+        check(ix, a)
+        assert {c.section for c in a.citations} == {c.section for c in plain.citations}
+        assert a.note == ("Spørgsmålet gælder tiden fra 1. januar 2024 og frem, men referaterne har ingen mødedato, "
+                          "så alle er medtaget.")
+        assert ix.search("digital suverænitet siden 2024", k=3, today=date(2026, 12, 4))

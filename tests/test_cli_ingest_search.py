@@ -148,6 +148,7 @@ SEARCHES: dict[str, tuple[Any, ...]] = {
     "range": ("search", "godkendt beslutning", "--since", "2024-01-01", "--until", "2024-12-31", "-k", "20",
               "--json"),
     "case_filter": ("search", "godkendt", "--case", "24/0950", "-k", "5", "--json"),
+    "period": ("search", "Hvad blev godkendt før 2025?", "-k", "20", "--json"),
     "text": ("search", "støjskærme", "-k", "2"),
     "items_text": ("items",),
     "bad_date": ("search", "noget", "--since", "2025-13-01"),
@@ -212,6 +213,10 @@ def test_filters(searches: dict[str, subprocess.CompletedProcess[str]]) -> None:
     dated = hits(searches, "range")
     assert dated and all(h["meeting_date"] and "2024-01-01" <= h["meeting_date"] <= "2024-12-31" for h in dated)
     assert [h["case_number"] for h in hits(searches, "case_filter")] == ["24/0950"]
+    # A period in the query filters like --until, and says so.
+    period = hits(searches, "period")
+    assert period and all(h["meeting_date"] and h["meeting_date"] <= "2024-12-31" for h in period)
+    assert "Kun møder til og med 31. december 2024, som søgningen nævner." in searches["period"].stderr
 
 
 def test_readable_output(searches: dict[str, subprocess.CompletedProcess[str]]) -> None:

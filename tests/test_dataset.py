@@ -13,6 +13,7 @@ import pytest
 from eval.dataset import (
     KINDS,
     MUST_REFUSE_KINDS,
+    NO_ITEM_KINDS,
     Expected,
     Question,
     QuestionFileError,
@@ -132,10 +133,40 @@ def test_file_level_errors(tmp_path: Path) -> None:
 def test_kinds() -> None:
     assert KINDS == (
         "fact", "paraphrase", "english", "case_number", "change", "unanswerable",
-        "person", "typo", "folded", "part", "nuance", "off_domain", "near_domain", "missing_ref", "meeting",
+        "person", "typo", "folded", "part", "nuance", "off_domain", "near_domain", "missing_ref", "meeting", "period", "attendance",
     )
     assert MUST_REFUSE_KINDS == {"unanswerable", "off_domain", "near_domain", "missing_ref"}
     assert MUST_REFUSE_KINDS <= set(KINDS)
+
+
+def test_period_field(tmp_path: Path) -> None:
+    path = _write(tmp_path, '{"question": "Hvad siden 2025?", "kind": "period", "expected": [{"section": "2.2"}], '
+                            '"split": "dev", "period": ["2025-01-01", null]}')
+    (q,) = load_questions(path)
+    assert q.period == (date(2025, 1, 1), None)
+    assert q.in_period(date(2025, 1, 1)) and not q.in_period(date(2024, 12, 31)) and not q.in_period(None)
+    for line, says in (('{"question": "x?", "kind": "period", "expected": [{"section": "2.2"}]}', "skal have feltet 'period'"),
+                       ('{"question": "x?", "kind": "fact", "expected": [{"section": "2.2"}], "period": ["2025-01-01", null]}',
+                        "kun til spørgsmål af typen 'period'"),
+                       ('{"question": "x?", "kind": "period", "expected": [{"section": "2.2"}], "period": [null, null]}',
+                        "null for en åben ende"),
+                       ('{"question": "x?", "kind": "period", "expected": [{"section": "2.2"}], "period": ["1.1.2025", null]}',
+                        "ÅÅÅÅ-MM-DD"),
+                       ('{"question": "x?", "kind": "period", "expected": [{"section": "2.2"}], '
+                        '"period": ["2026-01-01", "2025-01-01"]}', "slutter før den begynder")):
+        with pytest.raises(QuestionFileError, match=re.escape(says)):
+            load_questions(_write(tmp_path, line))
+
+
+def test_attendance_questions_have_facts_and_no_items(tmp_path: Path) -> None:
+    (q,) = load_questions(_write(tmp_path, '{"question": "Hvem deltog?", "kind": "attendance", "split": "dev", '
+                                           '"must_contain": ["Pia Færch"]}'))
+    assert q.expected == () and not q.must_refuse and q.must_contain == (("Pia Færch",),)
+    for line, says in (('{"question": "Hvem deltog?", "kind": "attendance", "must_contain": ["Pia"], '
+                        '"expected": [{"section": "1"}]}', "besvares ikke fra et dagsordenspunkt"),
+                       ('{"question": "Hvem deltog?", "kind": "attendance"}', "måles på sine fakta")):
+        with pytest.raises(QuestionFileError, match=re.escape(says)):
+            load_questions(_write(tmp_path, line))
 
 
 def test_new_fields(tmp_path: Path) -> None:
@@ -370,10 +401,14 @@ def _meetings() -> list[tuple[str, object]]:
 
 
 def _matching_texts(name: str, q: Question) -> list[str]:
-    """Title and text of every item of the set's minutes that matches one of the question's matchers."""
+    """Title and text of every item of the set's minutes that matches one of the question's matchers; for a
+    question answered from no item (who attended), every line of the set's participants lists."""
     texts = []
     for set_name, meeting in _meetings_cached():
         if set_name != name:
+            continue
+        if q.kind in NO_ITEM_KINDS:
+            texts += [line.text for line in meeting.roster]  # type: ignore[attr-defined]
             continue
         for item in meeting.items:  # type: ignore[attr-defined]
             fields = dict(council=meeting.council, meeting_date=meeting.meeting_date,  # type: ignore[attr-defined]

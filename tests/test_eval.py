@@ -12,6 +12,7 @@ from eval.dataset import load_questions
 from eval.run import QUESTION_SETS, evaluate, split_of
 from index.build import ingest_paths
 from index.store import open_index
+from index.when import time_span
 from tests.conftest import AARHUS_TU, IT_ARK, REPO, Raadgiver, needs_real
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "minutes"
@@ -144,6 +145,8 @@ def test_variant_study_scores_every_variant(tmp_path: Path) -> None:
         for i, q in enumerate(questions):
             if CASE_NUMBER.search(q.question) or SECTION_REF.search(q.question):
                 continue  # the index answers these by direct lookup, the study does not
+            if time_span(q.question) is not None:
+                continue  # the index keeps to the period the question names, the study ranks every item
             top = ix.search(q.question, k=1, mode="dense")[0].chunk
             m, it = scorer.items[int(baseline[i].argmax())]
             assert (top.source, top.section) == (str(Path(m.source).resolve()), it.section), q.question

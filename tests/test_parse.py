@@ -99,6 +99,31 @@ def test_it_ark_participants_and_absent(it_ark: Meeting) -> None:
     assert "Pia Færch" in it_ark.participants
     assert "Signe Maria Christensen" in it_ark.absent
     assert "Signe Maria Christensen" not in it_ark.participants
+    # The list line by line under its headings, an entry the PDF broke over two lines joined again.
+    roster = {(r.group, r.text, r.absent) for r in it_ark.roster}
+    assert ("It-Arkitekturrådets medlemmer", "Bo Fristed, Chief Innovation Officer, chef for Center for Innovation og "
+            "digitaliseringschef i Kultur og Borgerservice, Aarhus Kommune", False) in roster
+    assert ("It-Arkitekturrådets medlemmer", "Henrik Brix, It- og digitaliseringschef, Favrskov Kommune, formand for KITA",
+            False) in roster
+    assert ("Sekretariat", "Zahra Al-Asfoor, KL (referent)", False) in roster
+    assert ("Afbud", "Carsten Nydam-Rønved, Odense Kommune", True) in roster
+    assert len(it_ark.roster) == 29 and it_ark.roster[-1].text == "Finn Graversen, KOMBIT"
+
+
+def test_a_committees_plain_list_of_names_and_no_apologies() -> None:
+    from ingest.parse import find_roster
+
+    preamble = ["Referat", "Udvalg: Digitaliseringsudvalget", "Mødedato: 14. maj 2025", "Medlemmer:",
+                "Lone Bertelsen (formand)", "Kasper Due", "Afbud:", "Kasper Due", "Indholdsfortegnelse",
+                "Punkt 1: Godkendelse af dagsorden ........ 2"]
+    assert [(r.group, r.text, r.absent) for r in find_roster(preamble)] == [
+        ("Medlemmer", "Lone Bertelsen (formand)", False), ("Medlemmer", "Kasper Due", False),
+        ("Afbud", "Kasper Due", True)]
+    # "Afbud: Ingen" is kept as written; a paragraph of prose ends the list.
+    roster = find_roster(["Deltagere", "• Karen Holm, Ravnsø Kommune", "Afbud", "Ingen",
+                          "Rådet holdt sit møde i Ravnsø, hvor der blev budt velkommen til de nye medlemmer af rådet."])
+    assert [(r.text, r.absent) for r in roster] == [("Karen Holm, Ravnsø Kommune", False), ("Ingen", True)]
+    assert roster[0].name == "Karen Holm"
 
 
 @needs_real

@@ -219,6 +219,113 @@ def test_time_focus_reads_a_year_in_a_phrase_of_time_but_not_in_a_name_or_span()
         assert time_focus(q) == [], q
 
 
+def test_time_span_reads_the_period_a_question_asks_about() -> None:
+    from index.when import Span, time_span
+
+    today = date(2026, 12, 4)
+    cases = {
+        "Hvad har rådet besluttet om cloud siden 2025?": Span(date(2025, 1, 1)),
+        "Hvad sagde rådet om open source før 2025?": Span(until=date(2024, 12, 31)),
+        "Hvilke beslutninger er truffet efter september 2025?": Span(date(2025, 10, 1)),
+        "Hvad skete der efter mødet den 25. februar 2025?": Span(date(2025, 2, 26)),
+        "Hvad besluttede rådet om API'er fra 2024 til 2025?": Span(date(2024, 1, 1), date(2025, 12, 31)),
+        "Hvad blev besluttet mellem marts 2024 og februar 2025?": Span(date(2024, 3, 1), date(2025, 2, 28)),
+        "Hvilke beslutninger blev truffet i perioden 2024-2025?": Span(date(2024, 1, 1), date(2025, 12, 31)),
+        "Hvordan er det gået med beredskabet fra 2025 og frem?": Span(date(2025, 1, 1)),
+        "Hvad skete der indtil marts 2025?": Span(until=date(2025, 3, 31)),
+        "Hvad har rådet sagt de seneste to år?": Span(date(2024, 12, 4)),
+        "Hvad har rådet sagt det seneste år?": Span(date(2025, 12, 4)),
+        "What has the council decided since 2026?": Span(date(2026, 1, 1)),
+        "What happened before March 2025?": Span(until=date(2025, 2, 28)),
+        "What was decided in the past 3 months?": Span(date(2026, 9, 4)),
+        # Two periods narrow each other; "siden" a future year still asks about meetings (none yet).
+        "Hvad skete der siden 2024 og før 2026?": Span(date(2024, 1, 1), date(2025, 12, 31)),
+        "Hvad har rådet sagt siden 2027?": Span(date(2027, 1, 1)),
+    }
+    for q, span in cases.items():
+        assert time_span(q, today) == span, q
+    # A year in a name, a plan for after a future year, "fra" a thing's year, "siden sidste møde": no period.
+    for q in ("Hvad siger strategien for 2026-2030?", "Hvad skal ske efter 2027?", "Hvad med retningslinjen fra 2024?",
+              "Hvad er der sket siden sidste møde?", "Hvad sagde rådet om open source i 2024?",
+              "Hvad skal ske mellem 2027 og 2030?"):
+        assert time_span(q, today) is None, q
+    assert Span(date(2027, 1, 1)).label() == "fra 1. januar 2027 og frem"
+    assert Span(until=date(2023, 12, 31)).label() == "til og med 31. december 2023"
+    assert not Span(date(2025, 1, 1)).contains(None)
+
+
+def test_a_period_bound_names_no_meeting_and_this_year_is_a_focus() -> None:
+    from index.vector import Where
+    from index.when import time_focus
+
+    assert named_dates("Hvad er besluttet efter marts 2025?") == []
+    assert named_dates("Hvad skete der siden mødet 25. februar 2025?") == []
+    today = date(2026, 12, 4)
+    assert time_focus("Hvad besluttede rådet i år?", today=today) == [DateRef(2026)]
+    assert time_focus("Hvad sagde rådet sidste år?", today=today) == [DateRef(2025)]
+    assert time_focus("What was decided last year?", today=today) == [DateRef(2025)]
+    assert time_focus("Hvad har rådet sagt det sidste år?", today=today) == []  # a period, not a year
+    narrowed = Where(since=date(2024, 6, 1), council="Rådet").within(date(2025, 1, 1), date(2025, 12, 31))
+    assert narrowed == Where(council="Rådet", since=date(2025, 1, 1), until=date(2025, 12, 31))
+    assert Where(until=date(2025, 3, 1)).within(None, date(2025, 12, 31)).until == date(2025, 3, 1)
+
+
+def test_attendance_questions_and_the_lines_they_ask_for() -> None:
+    from chat_app.attendance import asked_part, asks_attendance, shown_lines
+    from ingest.records import RosterLine
+
+    for q in ("Hvem deltog i mødet den 25. februar 2025?", "Hvem havde meldt afbud?", "Hvem var mødeleder?",
+              "Hvem var referent på mødet?", "Hvem er medlemmer af rådet?", "Deltog Pia Færch i mødet?",
+              "Hvem deltog?", "Who attended the meeting on 14 May 2025?", "Hvem sidder i udvalget?",
+              "Var nogen fra KOMBIT til stede ved mødet?"):
+        assert asks_attendance(q), q
+    assert asks_attendance("Var Bo Fristed til stede?", names_someone=True)
+    # Taking part in a pilot, a test or an exercise is no attendance at a meeting.
+    for q in ("Hvilke kommuner deltog i beredskabsøvelsen?", "Hvem præsenterede udkastet til retningslinjerne?",
+              "Hvad sagde rådet om open source?", "Hvilke medlemmer udtalte sig om cloud?",
+              "Skal personoplysningerne være til stede i fagsystemet?", "What happens when the data is absent?"):
+        assert not asks_attendance(q), q
+    assert [asked_part(q) for q in ("Hvem havde afbud?", "Hvem var mødeleder?", "Hvem var referent?",
+                                    "Hvem er medlemmer af rådet?", "Hvem deltog?")] == [
+        "absent", "chair", "secretary", "members", "all"]
+    roster = (RosterLine("Rådets medlemmer", "Karen Holm, Ravnsø Kommune (mødeleder)"),
+              RosterLine("Rådets medlemmer", "Jonas Brink, Bølgeby Kommune"),
+              RosterLine("Sekretariat", "Line Østergaard, FKF (referent)"),
+              RosterLine("Afbud", "Henrik Aagaard, Fjordby Kommune", True))
+    assert [r.text for r in shown_lines(roster, "chair")] == ["Karen Holm, Ravnsø Kommune (mødeleder)"]
+    assert [r.text for r in shown_lines(roster, "secretary")] == ["Line Østergaard, FKF (referent)"]
+    assert [r.text for r in shown_lines(roster, "absent")] == ["Henrik Aagaard, Fjordby Kommune"]
+    assert len(shown_lines(roster, "members")) == 2 and len(shown_lines(roster, "all")) == 4
+    assert [r.text for r in shown_lines(roster, "all", ["Jonas", "Brink"])] == ["Jonas Brink, Bølgeby Kommune"]
+
+
+def test_a_council_the_question_names_once() -> None:
+    from chat_app.refs import asked_council
+
+    councils = {"Teknisk Udvalg", "It-Arkitekturråd", "Fiktivt It-Arkitekturråd", "Digitaliseringsudvalget, Fiktiv Kommune"}
+    assert asked_council("Hvad besluttede Teknisk Udvalg om busserne?", councils) == "Teknisk Udvalg"
+    assert asked_council("Hvad besluttede Digitaliseringsudvalget om cloud?", councils) == (
+        "Digitaliseringsudvalget, Fiktiv Kommune")
+    # Two councils answer to the name, or none is named: no choice.
+    assert asked_council("Hvad mente It-Arkitekturrådet om open source?", councils) is None
+    assert asked_council("Hvad mente rådet om open source?", councils) is None
+
+
+def test_a_source_that_is_no_agenda_item_is_cited_without_a_section() -> None:
+    from chat_app.memo import citation_note
+    from chat_app.openai_api import source_line
+    from chat_app.prompt import Citation
+
+    c = Citation(council="Rådet", meeting_date=date(2024, 3, 12), section="", case_number=None,
+                 title="Deltagerfortegnelse", source="/x/referat.txt", quote="Karen Holm, Ravnsø Kommune")
+    assert c.memo_line() == 'Rådet, møde 2024-03-12, "Deltagerfortegnelse"'
+    assert citation_note(c)[0] == "Rådet, møde 12. marts 2024: “Deltagerfortegnelse”."
+    assert source_line(1, c).startswith("1. Rådet, møde 12. marts 2024: *Deltagerfortegnelse*")
+    item = Citation(council="Rådet", meeting_date=date(2024, 3, 12), section="2.2", case_number="SAG-1",
+                    title="Cloud", source="/x/referat.txt", quote="Godkendt.")
+    assert item.memo_line() == 'Rådet, møde 2024-03-12, pkt. 2.2 "Cloud" (SAG-1)'
+
+
 def test_the_latest_meeting_is_each_councils_newest() -> None:
     from index.when import time_focus
 

@@ -290,7 +290,17 @@ def test_unanswerable_question_is_refused(served: Served) -> None:
     # Nothing in the index can answer a question about meetings that have not been held; a refusal
     # for questions the minutes never discuss is checked with the real model below.
     out = last_answer(ask(served.url, "Hvad mente rådet om open source?", since="2030-01-01"))
-    assert REFUSAL_TEXT in out and "raad-kilde" not in out
+    assert "Der er ingen referater fra 1. januar 2030 og frem i de indlæste møder; de indlæste møder er fra " \
+           "12. marts 2024 til 3. juni 2026." in out and "raad-kilde" not in out
+
+
+def test_who_attended_cites_the_participants_list(served: Served) -> None:
+    out = last_answer(ask(served.url, "Hvem deltog i mødet den 12. marts 2024?"))
+    (cited,) = sources(out)
+    assert cited["where"] == "Fiktivt It-Arkitekturråd · møde 2024-03-12" and cited["title"] == "Deltagerfortegnelse"
+    assert cited["memo"] == 'Fiktivt It-Arkitekturråd, møde 2024-03-12, "Deltagerfortegnelse"'
+    assert cited["quote"] in (DEMO / cited["file"]).read_text(encoding="utf-8")
+    assert "<summary>Vis hele deltagerlisten</summary>" in out and "Afbud: Henrik Aagaard" in out
 
 
 def test_filters_and_bad_dates(served: Served) -> None:
