@@ -11,7 +11,8 @@ from datetime import date
 
 import numpy as np
 
-from chat_app.attendance import RosterMeeting, asked_part, asks_attendance, person_words, shown_lines
+from chat_app.attendance import (RosterMeeting, asked_part, asks_attendance, chosen_meetings, person_words,
+                                 shown_lines)
 from chat_app.generate import Generator
 from chat_app.positions import (Role, Sentence, announces, answer_type, asked_roles, best_of_role, holds_answer_type,
                                 item_sentences, label_of, list_run, pick, substantive, with_followers, with_lists)
@@ -536,34 +537,15 @@ def attendance_answer(index: Index, question: str, where: Where = Where(), query
     if not asks_attendance(question, bool(person)):
         return None
     focus = time_focus(query, [(r.council, r.meeting_date) for r in rosters if r.meeting_date], today)
-    note = ""
-    if focus:
-        chosen = [r for r in rosters if r.meeting_date and any(f.matches(r.meeting_date) for f in focus)]
-    elif person:
-        chosen = [r for r in rosters if any(shown_lines(r.roster, "all", person))]
-    elif len(rosters) <= 1 or where.since or where.until:
-        chosen = rosters
-    else:
-        # Each council's newest meeting (a council whose minutes have no date: its first).
-        newest: dict[str, RosterMeeting] = {}
-        for r in rosters:
-            old = newest.get(r.council)
-            if old is None or (r.meeting_date and (old.meeting_date is None or r.meeting_date > old.meeting_date)):
-                newest[r.council] = r
-        chosen = list(newest.values())
-    says_council = bool(re.search(r"\brådets?\b", question, re.I))
-    if says_council != bool(re.search(r"\budvalgets?\b", question, re.I)):
-        word = "råd" if says_council else "udvalg"
-        chosen = [r for r in chosen if word in r.council.lower()] or chosen
-    if not focus and not person and len(rosters) > 1 and not (where.since or where.until):
-        note = ("Spørgsmålet nævner intet bestemt møde, så svaret viser det seneste møde"
-                + (" i hvert råd og udvalg" if len(chosen) > 1 else "") + ". Nævn en dato for et andet møde.")
+    chosen, newest_only = chosen_meetings(question, rosters, focus, person, bool(where.since or where.until))
     if not chosen:
         return None
+    note = ("Spørgsmålet nævner intet bestemt møde, så svaret viser det seneste møde"
+            + (" i hvert råd og udvalg" if len(chosen) > 1 else "") + ". Nævn en dato for et andet møde."
+            ) if newest_only else ""
     if any(r.names_only for r in chosen[:ATTENDANCE_MEETINGS]):
         note = (f"{note} Listen har kun navnene: indekset er bygget, før Rådgiver gemte deltagerlisten linje for "
                 "linje. Indlæs referaterne igen med `raadgiver ingest STI --rebuild` for hele listen.").strip()
-    chosen.sort(key=lambda r: r.meeting_date or date.min, reverse=True)
     asked = asked_part(question)
     lines: list[str] = []
     cites: list[Citation] = []
@@ -583,7 +565,7 @@ def attendance_answer(index: Index, question: str, where: Where = Where(), query
             lines.append(f"- {group}: " + "; ".join(f"»{_shown(line.text)}«" for line in run) + f" [{len(cites)}]")
         lines.append("")
     if len(chosen) > ATTENDANCE_MEETINGS:
-        lines.append(f"Yderligere {len(chosen) - ATTENDANCE_MEETINGS} møder nævner personen; spørg om et bestemt møde.")
+        lines.append(f"Yderligere {len(chosen) - ATTENDANCE_MEETINGS} møder er ikke vist; spørg om et bestemt møde.")
     if not cites:
         return Answer(answer="\n".join(lines).strip(), refused=True, citations=(), support=_looked_up())
     return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites), support=_looked_up(),

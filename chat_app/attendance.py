@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from chat_app.refs import council_word
+from index.when import DateRef
 from ingest.records import RosterLine
 
 Asked = Literal["all", "absent", "chair", "secretary", "members"]
@@ -98,3 +100,27 @@ def shown_lines(roster: Sequence[RosterLine], asked: Asked, person: Sequence[str
         marked = [r for r in roster if mark.search(r.text) and not r.absent]
         return marked or list(roster)
     return list(roster)
+
+
+def chosen_meetings(question: str, rosters: Sequence[RosterMeeting], focus: Sequence[DateRef],
+                    person: Sequence[str], period: bool) -> tuple[list[RosterMeeting], bool]:
+    """The meetings the question asks about, newest first: those of the dates it names, those whose list names
+    the person, every meeting of a period (or of an index of one), else each council's newest ("rådet" or
+    "udvalget" picks the kind). The flag: the question named no meeting, so the newest were taken."""
+    newest_only = False
+    if focus:
+        chosen = [r for r in rosters if r.meeting_date and any(f.matches(r.meeting_date) for f in focus)]
+    elif person:
+        chosen = [r for r in rosters if any(_is_person(line, person) for line in r.roster)]
+    elif len(rosters) <= 1 or period:
+        chosen = list(rosters)
+    else:
+        newest: dict[str, RosterMeeting] = {}  # a council whose minutes have no date: its first
+        for r in rosters:
+            old = newest.get(r.council)
+            if old is None or (r.meeting_date and (old.meeting_date is None or r.meeting_date > old.meeting_date)):
+                newest[r.council] = r
+        chosen, newest_only = list(newest.values()), True
+    if word := council_word(question):
+        chosen = [r for r in chosen if word in r.council.lower()] or chosen
+    return sorted(chosen, key=lambda r: r.meeting_date or date.min, reverse=True), newest_only

@@ -15,6 +15,7 @@ from functools import lru_cache
 from datetime import date
 
 from chat_app.positions import Sentence, item_sentences, substantive
+from chat_app.refs import council_word
 from index.lexical import tokenize
 from index.when import EN_MONTHS, MONTHS, time_focus
 
@@ -48,12 +49,8 @@ def asked_meetings(question: str, meetings: Iterable[tuple[str, date | None, str
     known = [(c, d, s) for c, d, s in meetings if d is not None]
     focus = time_focus(question, [(c, d) for c, d, _ in known])
     hits = [MeetingRef(c, d, s) for c, d, s in known if any(ref.matches(d) for ref in focus)]
-    says_council = bool(re.search(r"\brådets?\b", question, re.I))
-    says_committee = bool(re.search(r"\budvalgets?\b", question, re.I))
-    if says_council != says_committee:
-        word = "råd" if says_council else "udvalg"
-        narrowed = [m for m in hits if word in m.council.lower()]
-        hits = narrowed or hits
+    if word := council_word(question):
+        hits = [m for m in hits if word in m.council.lower()] or hits
     return sorted(hits, key=lambda m: (m.meeting_date, m.council)) if 0 < len(hits) <= MAX_MEETINGS else []
 
 

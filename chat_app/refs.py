@@ -14,7 +14,7 @@ from datetime import date
 from index.when import MONTH_NAMES, MONTHS, DateRef, named_dates
 
 __all__ = ["MONTHS", "MONTH_NAMES", "DateRef", "named_dates", "missing_date", "missing_council", "named_councils",
-           "asked_council"]
+           "asked_council", "council_word"]
 
 # Council names: one word ending in -udvalg/-råd (Økonomiudvalget, Ældrerådet, Byrådet) or
 # "Teknisk Udvalg"-style two words; the bare "rådet"/"udvalget" means whichever council is asked.
@@ -77,3 +77,13 @@ def asked_council(question: str, councils: Iterable[str]) -> str | None:
     hits = {c for name in named_councils(question) for c, k in known.items()
             if (n := _norm(name)) == k or n in k or k.endswith(n)}
     return hits.pop() if len(hits) == 1 else None
+
+
+def council_word(question: str) -> str | None:
+    """ "råd" or "udvalg" when the question says only "rådet(s)" or only "udvalget(s)": which kind of council it
+    means, where an index holds both."""
+    says_council = bool(re.search(r"\brådets?\b", question, re.I))
+    says_committee = bool(re.search(r"\budvalgets?\b", question, re.I))
+    if says_council == says_committee:
+        return None
+    return "råd" if says_council else "udvalg"

@@ -299,6 +299,28 @@ def test_attendance_questions_and_the_lines_they_ask_for() -> None:
     assert [r.text for r in shown_lines(roster, "all", ["Jonas", "Brink"])] == ["Jonas Brink, Bølgeby Kommune"]
 
 
+def test_the_meetings_an_attendance_question_asks_about() -> None:
+    from chat_app.attendance import RosterMeeting, chosen_meetings
+    from ingest.records import RosterLine
+
+    karen, jonas = RosterLine("Medlemmer", "Karen Holm"), RosterLine("Medlemmer", "Jonas Brink")
+    rosters = [RosterMeeting("Rådet", date(2024, 3, 12), "a", (karen, jonas)),
+               RosterMeeting("Rådet", date(2025, 2, 25), "b", (karen,)),
+               RosterMeeting("Udvalget", date(2025, 5, 14), "c", (RosterLine("Medlemmer", "Lone Bertelsen"),)),
+               RosterMeeting("Andet råd", None, "d", (jonas,))]
+    def sources(question: str, focus: list[DateRef] = (), person: list[str] = (), period: bool = False
+                ) -> tuple[list[str], bool]:  # type: ignore[assignment]
+        chosen, newest = chosen_meetings(question, rosters, focus, person, period)
+        return [r.source for r in chosen], newest
+
+    assert sources("Hvem deltog i mødet 12. marts 2024?", [DateRef(2024, 3, 12)]) == (["a"], False)
+    assert sources("Deltog Jonas Brink?", person=["Jonas", "Brink"]) == (["a", "d"], False)
+    assert sources("Hvem deltog i møderne siden 2025?", period=True) == (["c", "b", "a", "d"], False)
+    # No meeting named: each council's newest (an undated council: its one meeting); "rådets" picks councils.
+    assert sources("Hvem havde afbud?") == (["c", "b", "d"], True)
+    assert sources("Hvem var mødeleder på rådets møde?") == (["b", "d"], True)
+
+
 def test_a_council_the_question_names_once() -> None:
     from chat_app.refs import asked_council
 
