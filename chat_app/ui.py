@@ -37,6 +37,8 @@ EXAMPLES = (
     "Hvordan har rådets holdning til cloud udviklet sig?",
     "Hvad blev der besluttet under SAG-2025-00142?",
     "Hvad blev der besluttet på rådets seneste møde?",
+    "Hvad har rådet sagt om open source siden 2025?",
+    "Hvem deltog i rådets seneste møde?",
 )
 DATE_INFO = "ÅÅÅÅ-MM-DD, f.eks. 2025-09-09"
 EMPTY_NOTE = (

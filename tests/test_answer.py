@@ -52,7 +52,10 @@ def test_the_pages_example_questions_are_answered(demo_index: Index) -> None:
     for q in EXAMPLES:
         a = answer_question(demo_index, q)
         assert not a.refused, (q, a.support)
-        check(demo_index, a)
+        if all(not c.section for c in a.citations):  # who attended: the participants list
+            assert len(roster_quotes(demo_index, a)) >= 10, q
+        else:
+            check(demo_index, a)
 
 
 def test_change_over_time_lists_every_meeting_newest_first(demo_index: Index) -> None:
