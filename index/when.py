@@ -34,7 +34,8 @@ _MEETING_YEAR = re.compile(r"\bmøde\w*\s+(?:i|fra|den|afholdt\s+i)\s+(?:året\s
 # A bare year in a phrase of time: "i 2024", "i foråret 2025", "in 2024", "under 2025". Not a year inside a
 # name or a span ("budget 2027", "strategi 2026-2030", "2025-budgettet"), and not "siden/fra 2024", which
 # ask about everything after it.
-_TIME_YEAR = re.compile(r"\b(?:i|in|during|under)\s+(?:(?:året|foråret|efteråret|sommeren|vinteren|the\s+year)\s+)?"
+_TIME_YEAR = re.compile(r"\b(?:i\s+løbet\s+af|hen\s+over|gennem|i|in|during|under|throughout)\s+"
+                        r"(?:(?:året|foråret|efteråret|sommeren|vinteren|the\s+year)\s+)?"
                         r"(20\d\d|19\d\d)\b(?![-–/]\w)", re.I)
 
 
@@ -121,7 +122,8 @@ def time_focus(question: str, meetings: Iterable[tuple[str, date | None]] = (),
 # Periods a question asks about: "siden 2025", "før september 2025", "fra 2024 til 2025", "efter mødet i marts
 # 2025", "de seneste to år", "since 2026". A period filters the search: an item from outside it is no answer.
 _DAY_MONTH = "|".join(list(MONTHS) + list(EN_MONTHS))
-_DATE = (rf"(?:(?:\d{{1,2}}\.?\s+)?(?:{_DAY_MONTH})\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?(?:20|19)\d\d"
+_SEASON = r"(?:(?:foråret|efteråret|sommeren|vinteren|spring|autumn|fall|summer|winter)\s+(?:of\s+)?)?"
+_DATE = (rf"{_SEASON}(?:(?:\d{{1,2}}\.?\s+)?(?:{_DAY_MONTH})\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?(?:20|19)\d\d"
          rf"|(?:20|19)\d\d-\d\d-\d\d|\d{{1,2}}[./-]\d{{1,2}}[./-](?:20|19)\d\d|(?:20|19)\d\d)(?!\d|[-–/][^\W\d_])")
 _MEETING = r"(?:(?:rådets\s+|udvalgets\s+)?møde[t]?\s+(?:den\s+|i\s+|d\.\s+)?|the\s+meeting\s+(?:on|in)\s+)?"
 _BETWEEN = re.compile(rf"\b(?:(?:mellem|between)\s+{_MEETING}({_DATE})\s*(?:og|and)\s*{_MEETING}({_DATE})|"
@@ -168,8 +170,20 @@ def _day_label(d: date) -> str:
     return f"{d.day}. {MONTH_NAMES[d.month]} {d.year}"
 
 
+# A season's months, the month before it included: council talk is loose ("forårsmødet" is held in February).
+_SEASONS = {"foråret": (2, 5), "spring": (2, 5), "sommeren": (5, 8), "summer": (5, 8), "efteråret": (8, 11),
+            "autumn": (8, 11), "fall": (8, 11), "vinteren": (11, 14), "winter": (11, 14)}
+
+
 def _bounds(text: str) -> tuple[date, date] | None:
-    """The first and last day of a date as the question writes it: a day, a month or a year."""
+    """The first and last day of a date as the question writes it: a day, a month, a season or a year."""
+    season = re.match(r"(foråret|efteråret|sommeren|vinteren|spring|autumn|fall|summer|winter)\s+(?:of\s+)?"
+                      r"((?:20|19)\d\d)$", text.strip(), re.I)
+    if season:
+        first, last = _SEASONS[season.group(1).lower()]
+        year = int(season.group(2))
+        end_year, end_month = year + (last - 1) // 12, (last - 1) % 12 + 1
+        return date(year, first, 1), date(end_year, end_month, calendar.monthrange(end_year, end_month)[1])
     refs = named_dates_raw(text)
     if refs:
         ref = refs[0]

@@ -241,6 +241,10 @@ def test_time_span_reads_the_period_a_question_asks_about() -> None:
         # Two periods narrow each other; "siden" a future year still asks about meetings (none yet).
         "Hvad skete der siden 2024 og før 2026?": Span(date(2024, 1, 1), date(2025, 12, 31)),
         "Hvad har rådet sagt siden 2027?": Span(date(2027, 1, 1)),
+        # A season, with the month before it ("forårsmødet" may be held in February).
+        "Hvad har rådet besluttet om cloud siden foråret 2025?": Span(date(2025, 2, 1)),
+        "Hvad skete der før efteråret 2025?": Span(until=date(2025, 7, 31)),
+        "What happened after winter 2024?": Span(date(2025, 3, 1)),
     }
     for q, span in cases.items():
         assert time_span(q, today) == span, q
@@ -263,6 +267,8 @@ def test_a_period_bound_names_no_meeting_and_this_year_is_a_focus() -> None:
     today = date(2026, 12, 4)
     assert time_focus("Hvad besluttede rådet i år?", today=today) == [DateRef(2026)]
     assert time_focus("Hvad sagde rådet sidste år?", today=today) == [DateRef(2025)]
+    assert time_focus("Hvad er der sket med open source i løbet af 2025?") == [DateRef(2025)]
+    assert time_focus("What happened throughout 2024?") == [DateRef(2024)]
     assert time_focus("What was decided last year?", today=today) == [DateRef(2025)]
     assert time_focus("Hvad har rådet sagt det sidste år?", today=today) == []  # a period, not a year
     narrowed = Where(since=date(2024, 6, 1), council="Rådet").within(date(2025, 1, 1), date(2025, 12, 31))
