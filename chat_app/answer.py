@@ -520,19 +520,12 @@ def attendance_answer(index: Index, question: str, where: Where = Where(), query
     """Who attended (sent apologies, chaired, took the minutes) the meeting the question names, quoted line by
     line from its participants list and cited; for a person, every meeting whose list names them. None
     unless the question asks about attendance."""
-    if not ATTENDANCE:
-        return None
+    if not ATTENDANCE or not asks_attendance(question, names_someone=True):
+        return None  # cheap first: most questions are not about attendance, whoever they name
     query = query or question
-    span = Span(where.since, where.until)
-    rosters: list[RosterMeeting] = []
-    for m in index.manifest.meetings:
-        d = parse_iso_date(m.meeting_date)
-        if where.council and m.council != where.council:
-            continue
-        if (where.since or where.until) and not (span.contains(d) or (d is None and where.include_undated)):
-            continue
-        rosters.append(RosterMeeting(m.council, d, m.source, m.roster or _names_only(m.participants, m.absent),
-                                     names_only=not m.roster and bool(m.participants or m.absent)))
+    rosters = [RosterMeeting(m.council, d, m.source, m.roster or _names_only(m.participants, m.absent),
+                             names_only=not m.roster and bool(m.participants or m.absent))
+               for m in index.manifest.meetings if where.admits(m.council, d := parse_iso_date(m.meeting_date))]
     person = person_words(name_words(question), rosters)
     if not asks_attendance(question, bool(person)):
         return None
@@ -587,8 +580,7 @@ def missing_reference(index: Index, question: str, where: Where, today: date | N
     meetings = index.manifest.meetings
     if where.since or where.until:
         span = Span(where.since, where.until)
-        inside = [m for m in meetings if (not where.council or m.council == where.council)
-                  and (span.contains(d := parse_iso_date(m.meeting_date)) or (d is None and where.include_undated))]
+        inside = [m for m in meetings if where.admits(m.council, parse_iso_date(m.meeting_date))]
         if not inside or (span.since and span.since > (today or date.today())):  # no minutes from the future
             return f"Der er ingen referater {span.label()} i de indlæste møder" + _held(meetings) + "."
     ref = missing_date(question, (date.fromisoformat(m.meeting_date) if m.meeting_date else None for m in meetings))

@@ -39,6 +39,8 @@ _ABSENT = re.compile(r"\bafbud\b|\bfravær\w*|\bforhindret\b|\babsent\b|\bapolog
 _CHAIR = re.compile(r"\bmødeleder\w*|\bledede\s+mødet\b|\bformand\w*|\bchaired\b|\bchair\b", re.I)
 _SECRETARY = re.compile(r"\breferent\w*|\bminute[- ]?taker\b", re.I)
 _MEMBERS = re.compile(r"\bmedlem\w*|\bmembers?\b|\bsammensætning\w*|\bsidder\s+i\b|\bsad\s+i\b", re.I)
+_PARTS: tuple[tuple[Asked, re.Pattern[str]], ...] = (
+    ("absent", _ABSENT), ("chair", _CHAIR), ("secretary", _SECRETARY), ("members", _MEMBERS))
 
 
 def asks_attendance(question: str, names_someone: bool = False) -> bool:
@@ -52,15 +54,7 @@ def asks_attendance(question: str, names_someone: bool = False) -> bool:
 
 def asked_part(question: str) -> Asked:
     """Which lines the question asks for: the apologies, the chair, the minute-taker, the members, or all."""
-    if _ABSENT.search(question):
-        return "absent"
-    if _CHAIR.search(question):
-        return "chair"
-    if _SECRETARY.search(question):
-        return "secretary"
-    if _MEMBERS.search(question):
-        return "members"
-    return "all"
+    return next((part for part, pattern in _PARTS if pattern.search(question)), "all")
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,16 @@ class Where:
         last = min((d for d in (self.until, until) if d), default=None)
         return replace(self, since=first, until=last, include_undated=undated or self.include_undated)
 
+    def admits(self, council: str, meeting_date: date | None) -> bool:
+        """Whether a meeting of ``council`` held on ``meeting_date`` passes the council and date filters."""
+        if self.council and council != self.council:
+            return False
+        if not (self.since or self.until):
+            return True
+        if meeting_date is None:
+            return self.include_undated
+        return (self.since is None or meeting_date >= self.since) and (self.until is None or meeting_date <= self.until)
+
     def to_chroma(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
         if self.council:

@@ -113,7 +113,7 @@ def parse_meeting(
     found_council = council or find_council(preamble) or _council_from_filename(doc.source)
     found_date = find_meeting_date(preamble) or meeting_date or date_from_filename(doc.source.name)
     roster = find_roster(preamble)
-    participants, absent = find_participants(preamble)
+    participants, absent = roster_names(roster)
     return Meeting(
         council=found_council,
         meeting_date=found_date,
@@ -557,9 +557,8 @@ def _meeting_title(preamble: list[str], council: str) -> str:
     return f"Referat – {council}"
 
 
-def find_participants(preamble: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Names under ``Deltagere``-like and ``Afbud``-like labels (the text before the first comma)."""
-    roster = find_roster(preamble)
+def roster_names(roster: tuple[RosterLine, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names of those present and of those absent (the text before the first comma)."""
     return (tuple(r.name for r in roster if not r.absent and r.name),
             tuple(r.name for r in roster if r.absent and r.name and r.text.lower() != "ingen"))
 
