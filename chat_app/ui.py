@@ -9,6 +9,8 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -439,6 +441,8 @@ def full_items(index: Index, citations: Sequence[Citation]) -> dict[tuple[str, s
 
 
 MEMO_SESSIONS = 500  # last answers kept for the Word button; the oldest session is forgotten first
+# gradio keeps a copy of every upload and memo it serves; files older than this go, every this often.
+CACHE_MAX_AGE_S = 3600
 
 
 def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, max_upload_mb: int = 50,
@@ -452,8 +456,12 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
     # an upload has it alone. Shared with the /v1 routes when they are served beside the page.
     gate = gate or ReadWriteLock()
     last_answers: OrderedDict[str, tuple[str, Answer]] = OrderedDict()  # session -> its last answer
+    # One memo per session, the latest; the folder goes with the session and the whole of it with the app.
     memo_dir = Path(tempfile.mkdtemp(prefix="raadgiver-notater-"))
     memo_lock = threading.Lock()
+
+    def session_folder(session: str) -> Path:
+        return memo_dir / re.sub(r"[^A-Za-z0-9_-]", "_", session or "x")
 
     def remember(request: gr.Request | None, question: str, answer: Answer) -> None:
         if request is None or not request.session_hash:
@@ -462,7 +470,8 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
             last_answers[request.session_hash] = (question, answer)
             last_answers.move_to_end(request.session_hash)
             while len(last_answers) > MEMO_SESSIONS:
-                last_answers.popitem(last=False)
+                forgotten, _ = last_answers.popitem(last=False)
+                shutil.rmtree(session_folder(forgotten), ignore_errors=True)
 
     def memo_button(request: gr.Request) -> Any:
         """The Word memo of this session's last answer, behind the download button."""
@@ -473,7 +482,8 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
         if last is None or last[1].refused:
             return gr.update(value=None, visible=False)
         question, answer = last
-        folder = memo_dir / re.sub(r"[^A-Za-z0-9_-]", "_", request.session_hash or "x")
+        folder = session_folder(request.session_hash or "")
+        shutil.rmtree(folder, ignore_errors=True)  # the session's earlier memo (gradio serves its own copy)
         path = write_memo(question, answer, folder / memo_filename(question, date.today()))
         return gr.update(value=str(path), visible=True)
 
@@ -587,7 +597,8 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
     def example(evt: gr.SelectData) -> str:
         return str(evt.value.get("text", "")) if isinstance(evt.value, dict) else str(evt.value)
 
-    with gr.Blocks(title="Rådgiver", analytics_enabled=False) as app:
+    with gr.Blocks(title="Rådgiver", analytics_enabled=False,
+                   delete_cache=(CACHE_MAX_AGE_S, CACHE_MAX_AGE_S)) as app:
         gr.Markdown("# Rådgiver\nSpørg i referaterne fra råd og udvalg. Svarene bygger kun på referaterne og viser "
                     "kilderne – alt kører på denne maskine.")
         empty_note = gr.Markdown(EMPTY_NOTE, visible=not index.manifest.meetings, elem_id="tomt-indeks")
@@ -652,6 +663,7 @@ def build_app(index: Index, generator: Generator | None, *, upload_dir: Path, ma
                       api_visibility="private")
         # The page a browser loads was built at start; uploads since then must show on every load.
         app.load(overview, None, [council, empty_note, info], api_visibility="private", show_progress="hidden")
+    weakref.finalize(app, shutil.rmtree, memo_dir, True)  # also at exit
     return app
 
 
@@ -719,7 +731,26 @@ def serve(
         print(f"Rådgiver kører på http://{host}:{port}  (stop med Ctrl+C)", flush=True)
         print(f"OpenAI-kompatibel adresse: http://{host}:{port}/v1  (model: raadgiver"
               f"{', nøgle krævet' if api_key else ''})", flush=True)
-        launch(app, host=host, port=port, auth=auth, max_upload_mb=max_upload_mb,
+        launch(app, host=host, port=port, auth=auth, max_upload_mb=max_upload_mb, block=False,
                routes=routes(index, generator, gate, api_key))
+        wait_for_stop(app)
     finally:
         index.close()
+
+
+def wait_for_stop(app: gr.Blocks) -> None:
+    """Serve until Ctrl+C or SIGTERM (systemd, docker stop), then close the server so its files go with it."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+    try:
+        while app.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    print("Rådgiver stopper.", flush=True)
+    app.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from lxml import etree
 from chat_app.answer import Answer
 from chat_app.memo import danish_date, memo_filename, write_memo
 from chat_app.prompt import Citation
-from tests.conftest import REPO, Raadgiver, stop
+from tests.conftest import REPO, Raadgiver, cli_env, stop
 
 DEMO = REPO / "demo" / "minutes"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -171,47 +172,58 @@ def test_ask_docx_writes_the_memo(raadgiver: Raadgiver, demo_db: Path, tmp_path:
 # --------------------------------------------------------------------------- the page's button
 
 
-@pytest.fixture(scope="module")
-def page_url(raadgiver: Raadgiver, demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.test_ui import start_serve
-
-    proc, url = start_serve(raadgiver, demo_db, tmp_path_factory.mktemp("memo-serve") / "serve.log")
-    try:
-        yield url
-    finally:
-        stop(proc)
-
-
-def test_button_downloads_the_memo_of_the_last_answer(page_url: str, raadgiver: Raadgiver, demo_db: Path,
-                                                      tmp_path: Path) -> None:
+def test_button_downloads_the_memo_of_the_last_answer(raadgiver: Raadgiver, demo_db: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.test_ui import CHROMIUM, CHROMIUM_ARGS, ask_in_page, open_page
+    from eval.load import free_port
+    from tests.test_ui import CHROMIUM, CHROMIUM_ARGS, ask_in_page, open_page, wait_until_up
 
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = open_page(browser, page_url)
-            button = page.get_by_role("button", name="Hent som Word-notat")
-            expect(button).to_be_hidden()  # nothing to write yet
-            ask_in_page(page, "Hvad mente rådet om open source?")
-            question = "Hvad blev der helt præcist besluttet i rådet under SAG-2025-00142?"  # 8+ words: no history
-            ask_in_page(page, question)
-            expect(button).to_be_visible(timeout=30_000)
-            for _ in range(30):  # the memo of the second answer follows the answer itself
-                with page.expect_download() as info:
+    temp = tmp_path / "tmp"  # the server's temporary files: its memos and gradio's copies of them
+    temp.mkdir()
+    port = free_port()
+    page_url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with open(log, "w") as fh:
+        proc = raadgiver.start("serve", "--port", port, "--model", "hash", db=demo_db, stdout=fh,
+                               stderr=subprocess.STDOUT, env=cli_env(raadgiver.home, TMPDIR=str(temp)))
+    try:
+        wait_until_up(page_url, proc, log)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = open_page(browser, page_url)
+                button = page.get_by_role("button", name="Hent som Word-notat")
+                expect(button).to_be_hidden()  # nothing to write yet
+                ask_in_page(page, "Hvad mente rådet om open source?")
+                expect(button).to_be_visible(timeout=30_000)
+                with page.expect_download() as first:
                     button.click()
-                if "helt-praecist" in info.value.suggested_filename:
-                    break
-                page.wait_for_timeout(500)
-            saved = tmp_path / info.value.suggested_filename
-            info.value.save_as(saved)
-            page.get_by_role("button", name="Ny samtale").click()
-            expect(button).to_be_hidden()
-        finally:
-            browser.close()
+                assert "open-source" in first.value.suggested_filename
+                question = "Hvad blev der helt præcist besluttet i rådet under SAG-2025-00142?"  # 8+ words: no history
+                ask_in_page(page, question)
+                expect(button).to_be_visible(timeout=30_000)
+                for _ in range(30):  # the memo of the second answer follows the answer itself
+                    with page.expect_download() as info:
+                        button.click()
+                    if "helt-praecist" in info.value.suggested_filename:
+                        break
+                    page.wait_for_timeout(500)
+                saved = tmp_path / info.value.suggested_filename
+                info.value.save_as(saved)
+                # Both answers had a memo written; the session keeps only its latest.
+                kept = list(temp.glob("raadgiver-notater-*/*/*.docx"))
+                assert [k.name for k in kept] == [saved.name], kept
+                page.get_by_role("button", name="Ny samtale").click()
+                expect(button).to_be_hidden()
+            finally:
+                browser.close()
+    finally:
+        stop(proc)
+    # A stopped server (SIGTERM) closes cleanly and leaves no memo behind, neither its own nor gradio's copy.
+    assert proc.returncode == 0 and "Rådgiver stopper." in log.read_text(encoding="utf-8"), log.read_text()
+    assert not list(temp.glob("raadgiver-notater-*")) and not list(temp.rglob("*.docx")), list(temp.rglob("*"))
     assert saved.name.startswith("raadgiver-notat-") and "helt-praecist" in saved.name and saved.suffix == ".docx"
     answer = raadgiver.json("ask", question, "--model", "hash", db=demo_db)
     check_memo_against(read_memo(saved), question, answer)  # the last answer, not the first
