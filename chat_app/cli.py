@@ -154,13 +154,15 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
 def _rebuild(db_dir: Path) -> None:
     import shutil
 
-    from index.store import DirLock
+    from index.store import LEXICAL_DIR, DirLock
 
     lock = DirLock(db_dir)
     lock.acquire(exclusive=True)
     try:
         shutil.rmtree(db_dir / "chroma")
         (db_dir / "manifest.json").unlink(missing_ok=True)
+        # The saved search files are derived from what is gone; the new build would reuse their names.
+        shutil.rmtree(db_dir / LEXICAL_DIR, ignore_errors=True)
     finally:
         lock.release()
 

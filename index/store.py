@@ -736,8 +736,12 @@ class Index:
         """Where this index's saved BM25 lives: named by a hash of everything it is derived from."""
         if self.db_dir is None or not self.db_dir.is_dir():
             return None
-        basis = json.dumps([DERIVED_FORMAT, HUB_K, HUB_SAMPLE, TOKENIZER_VERSION, self.lexical_options.key(), self.manifest.generation, self.manifest.chunk_size,
-                            self.manifest.chunk_overlap, [(m.source, m.content_hash, m.chunks) for m in self.manifest.meetings]])
+        # The model is part of it: the save holds the passage vectors, and a rebuild with another model of the
+        # same dimension starts again at the same generation with the same chunks.
+        basis = json.dumps([DERIVED_FORMAT, HUB_K, HUB_SAMPLE, TOKENIZER_VERSION, self.lexical_options.key(),
+                            self.manifest.embedding_model, self.manifest.dimension, self.manifest.generation,
+                            self.manifest.chunk_size, self.manifest.chunk_overlap,
+                            [(m.source, m.content_hash, m.chunks) for m in self.manifest.meetings]])
         return self.db_dir / LEXICAL_DIR / hashlib.sha256(basis.encode()).hexdigest()[:24]
 
     def query_evidence(self, query: str, drop: frozenset[str] = frozenset()) -> list[WordEvidence]:

@@ -440,10 +440,20 @@ def test_real_model_end_to_end(tmp_path: Path, raadgiver: Raadgiver, real_embedd
     mismatch = raadgiver("search", "madaffald", "--model", "hash", db=db)
     assert mismatch.returncode == 2
     assert "--rebuild" in mismatch.stderr and "hash-64" in mismatch.stderr and "Traceback" not in mismatch.stderr
-    rebuilt = raadgiver("ingest", "--rebuild", files["txt"], "--model", "hash", db=db)
+    saved = set((db / "lexical").iterdir())  # the search above saved its files, passage vectors among them
+    assert saved
+    # Rebuilt with another model of the same dimension: the same meeting, chunks and generation. The saved
+    # files of the old model must not be taken for the new one's.
+    rebuilt = raadgiver("ingest", "--rebuild", files["txt"], "--model", "hash-384", db=db)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "Indekset har nu 1 møder, 5 punkter" in rebuilt.stdout
-    assert json.loads((db / "manifest.json").read_text(encoding="utf-8"))["embedding_model"] == "hash-64"
+    assert json.loads((db / "manifest.json").read_text(encoding="utf-8"))["embedding_model"] == "hash-384"
+    assert not (db / "lexical").exists() or not saved & set((db / "lexical").iterdir())
+    fresh = tmp_path / "fresh"
+    assert raadgiver("ingest", files["txt"], "--model", "hash-384", db=fresh).returncode == 0
+    question = "Hvornår skal borgerne begynde at skille madrester fra?"
+    assert (raadgiver.json("search", question, "--model", "hash-384", "--mode", "dense", db=db)
+            == raadgiver.json("search", question, "--model", "hash-384", "--mode", "dense", db=fresh))
 
 
 @pytest.mark.skipif(not REAL.is_dir() or not shutil.which("git"), reason="no real corpus or no git here")
