@@ -156,7 +156,7 @@ class Answer:
             "citations": [
                 {"council": c.council, "meeting_date": c.meeting_date.isoformat() if c.meeting_date else None,
                  "section": c.section, "case_number": c.case_number, "title": c.title, "source": c.source,
-                 "quote": c.quote}
+                 "quote": c.quote, "agenda": c.agenda}
                 for c in self.citations
             ],
             "generator": self.generator,
@@ -335,12 +335,12 @@ def score_sentences(index: Index, question: str, hits: Sequence[Hit]) -> list[Sc
     """
     per_item = []
     for h in hits:
-        sents = item_sentences(index.item_text(h.chunk))
-        near = {s.text for s in item_sentences(h.chunk.text)}
+        sents = item_sentences(index.item_text(h.chunk), h.chunk.agenda)
+        near = {s.text for s in item_sentences(h.chunk.text, h.chunk.agenda)}
         # Every sentence of the best item as a candidate lost on dev (answer recall real 0.76 -> 0.67, demo
         # 0.60 unchanged): the matched passage is a good filter of what is to the point.
         keep = [s for s in sents if s.role != "discussion" or s.text in near][:MAX_SENTENCES]
-        per_item.append(keep or [Sentence(h.chunk.text.strip(), "", "discussion")])
+        per_item.append(keep or [Sentence(h.chunk.text.strip(), "", "discussion", h.chunk.agenda)])
     return _scored(index, question, per_item)
 
 
@@ -376,7 +376,7 @@ def with_announced_lists(index: Index, question: str, hit: Hit, scored: Scored) 
     """``scored`` (the best item's candidates) with every list the item announces ("… tilrettelægges i tre
     spor:") and its lines, wherever they stand: the passage that matched may hold only the council's reply
     ("Rådet bakkede op om de tre spor."). In the item's order."""
-    sents = item_sentences(index.item_text(hit.chunk))
+    sents = item_sentences(index.item_text(hit.chunk), hit.chunk.agenda)
     have = {s.text for s, _, _ in scored}
     extra: list[Sentence] = []
     for i in range(len(sents)):
@@ -406,7 +406,7 @@ def _date_label(d: date | None) -> str:
 
 
 def _where_label(c: Citation) -> str:
-    return f"{c.council}, møde {_date_label(c.meeting_date)}, {c.place()}"
+    return f"{c.council}, {c.meeting} {_date_label(c.meeting_date)}, {c.place()}"
 
 
 def _shown(quote: str) -> str:
@@ -431,7 +431,8 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
         lines += ["Sådan har rådets behandling af emnet udviklet sig (nyeste først):", ""]
     more: list[str] = []
     for n, i in enumerate(order, start=1):
-        chosen = pick([(s, r) for s, r, _ in scored[i]]) or [Sentence(hits[i].chunk.text.strip(), "", "discussion")]
+        chosen = (pick([(s, r) for s, r, _ in scored[i]])
+                  or [Sentence(hits[i].chunk.text.strip(), "", "discussion", hits[i].chunk.agenda)])
         if i == 0 and FACT_SENTENCES:  # the best item: its positions, then the sentences most to the point
             shown = {s.text for s in chosen}
             order_i = [s for s, _, _ in scored[i]]
@@ -491,16 +492,18 @@ def meeting_overview(index: Index, question: str) -> Answer | None:
     cites: list[Citation] = []
     for m in asked:
         mine = sorted((i for i in items if i.source == m.source), key=lambda i: section_key(i.section))
-        lines += [f"{m.council}, møde {_date_label(m.meeting_date)}: {len(mine)} punkter på dagsordenen.", ""]
+        agenda = any(i.agenda for i in mine)
+        lines += [f"{m.council}, {'dagsorden til mødet' if agenda else 'møde'} {_date_label(m.meeting_date)}: "
+                  f"{len(mine)} punkter på dagsordenen.", ""]
         for item in mine:
             case = f" ({item.case_number})" if item.case_number else ""
-            quoted = overview_sentences(item.text)
+            quoted = overview_sentences(item.text, item.agenda)
             if not quoted:
                 lines += [f"pkt. {item.section} \"{item.title}\"{case}: intet referat at citere.", ""]
                 continue
             cites.append(Citation(council=item.council, meeting_date=item.meeting_date, section=item.section,
                                   case_number=item.case_number, title=item.title, source=item.source,
-                                  quote=quoted[-1].text))
+                                  quote=quoted[-1].text, agenda=item.agenda))
             lines.append(f"pkt. {item.section} \"{item.title}\"{case}:")
             lines += [f"- {label_of(s)}: »{_shown(s.text)}« [{len(cites)}]" for s in quoted]
             lines.append("")
@@ -663,7 +666,7 @@ def stream_answer(
     if MEETING_OVERVIEW and not direct and unfiltered and span is None and not history:
         overview = meeting_overview(index, question)
         if overview is not None:
-            yield overview
+            yield _from_agendas(overview)
             return
     if not hits:
         yield _refusal()
@@ -683,7 +686,8 @@ def stream_answer(
     if ANNOUNCED_LISTS and good:
         cache[_key(good[0])] = with_announced_lists(index, query, good[0], _scored_for(index, query, good[:1], cache)[0])
     if generator is None:
-        yield _in_period(extractive(good, _scored_for(index, query, good, cache), change, support, asked), span)
+        yield _from_agendas(_in_period(extractive(good, _scored_for(index, query, good, cache), change, support, asked),
+                                       span))
         return
     from chat_app.llm_answer import llm_answer  # imports Answer from here
 
@@ -691,7 +695,7 @@ def stream_answer(
     for part in llm_answer(question, good[:LLM_SOURCES], generator, history,
                            fallback=lambda: extractive(good, _scored_for(index, query, good, cache), change, support, asked)):
         if isinstance(part, Answer):
-            part = _in_period(replace(part, support=support) if part.support is None else part, span)
+            part = _from_agendas(_in_period(replace(part, support=support) if part.support is None else part, span))
         yield part
 
 
@@ -703,6 +707,22 @@ def _in_period(answer: Answer, span: Span | None) -> Answer:
         note = f"Spørgsmålet gælder tiden {span.label()}, men referaterne har ingen mødedato, så alle er medtaget."
     else:
         note = f"Kun møder {span.label()} er medtaget, som spørgsmålet beder om."
+    return replace(answer, note=f"{answer.note} {note}".strip())
+
+
+def _from_agendas(answer: Answer) -> Answer:
+    """The answer with a note when a source is an agenda: written before the meeting, it holds the proposal,
+    not what was decided."""
+    marks = [f"[{n}]" for n, c in enumerate(answer.citations, start=1) if c.agenda]
+    if answer.refused or not marks:
+        return answer
+    if len(marks) == len(answer.citations):
+        note = ("Kilden er en dagsorden, skrevet før mødet: den viser forslaget, ikke hvad der blev besluttet."
+                if len(marks) == 1 else
+                "Kilderne er dagsordener, skrevet før møderne: de viser forslagene, ikke hvad der blev besluttet.")
+    else:
+        note = (f"Kilde {', '.join(marks)} er fra dagsordener, skrevet før møderne: de viser forslag, ikke hvad der "
+                "blev besluttet.")
     return replace(answer, note=f"{answer.note} {note}".strip())
 
 

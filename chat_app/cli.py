@@ -183,7 +183,7 @@ def items_cmd(db: Path | None, chroma_url: str | None, model: str | None, as_jso
     rows = [
         {"section": i.section, "title": i.title, "case_number": i.case_number,
          "meeting_date": i.meeting_date.isoformat() if i.meeting_date else None,
-         "council": i.council, "source": i.source}
+         "council": i.council, "source": i.source, "agenda": i.agenda}
         for i in items
     ]
     if as_json:
@@ -196,7 +196,8 @@ def items_cmd(db: Path | None, chroma_url: str | None, model: str | None, as_jso
     for r in rows:
         key = (r["council"], r["meeting_date"], r["source"])
         if key != last:
-            click.echo(f"\n{r['council']} – møde {r['meeting_date'] or 'ukendt dato'} ({Path(r['source']).name})")
+            meeting = "dagsorden til mødet" if r["agenda"] else "møde"
+            click.echo(f"\n{r['council']} – {meeting} {r['meeting_date'] or 'ukendt dato'} ({Path(r['source']).name})")
             last = key
         click.echo(f"  {r['section']:>5}  {r['case_number'] or '–':18} {r['title']}")
 
@@ -242,7 +243,7 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
             {"rank": h.rank, "score": round(h.score, 6), "similarity": round(h.similarity, 6), "council": h.chunk.council,
              "meeting_date": h.chunk.meeting_date.isoformat() if h.chunk.meeting_date else None,
              "section": h.chunk.section, "title": h.chunk.title, "case_number": h.chunk.case_number,
-             "source": h.chunk.source, "text": h.chunk.text}
+             "source": h.chunk.source, "text": h.chunk.text, "agenda": h.chunk.agenda}
             for h in hits
         ], ensure_ascii=False, indent=2))
         return
@@ -251,7 +252,8 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
         return
     for h in hits:
         c = h.chunk
-        click.echo(f"{h.rank}. {c.council}, møde {c.meeting_date or 'ukendt dato'}, pkt. {c.section} "
+        meeting = "dagsorden til mødet" if c.agenda else "møde"
+        click.echo(f"{h.rank}. {c.council}, {meeting} {c.meeting_date or 'ukendt dato'}, pkt. {c.section} "
                    f"\"{c.title}\" ({c.case_number or 'intet sagsnr.'})")
         snippet = " ".join(c.text.split())
         click.echo(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}\n")

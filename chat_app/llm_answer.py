@@ -50,7 +50,8 @@ def prompt_text(messages: Sequence[dict[str, str]], schema: dict[str, object] | 
 
 def _header(c: Chunk) -> str:
     when = c.meeting_date.isoformat() if c.meeting_date else "ukendt dato"
-    return f'{c.council}, møde {when}, pkt. {c.section} "{c.title}" ({c.case_number or "intet sagsnr."})'
+    meeting = "dagsorden til mødet" if c.agenda else "møde"
+    return f'{c.council}, {meeting} {when}, pkt. {c.section} "{c.title}" ({c.case_number or "intet sagsnr."})'
 
 
 def _shown(stream: Iterator[str], parts: list[str]) -> Iterator[str]:

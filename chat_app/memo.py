@@ -42,7 +42,7 @@ def citation_note(c: Citation) -> tuple[str, str, str]:
     """(where, quote, file) of a footnote: council, Danish date, pkt., case number and title; the quote; the file."""
     case = f", sag {c.case_number}" if c.case_number else ""
     pkt = f", {c.pkt}" if c.pkt else ""
-    where = f"{c.council}, møde {danish_date(c.meeting_date)}{pkt}{case}: “{c.title}”."
+    where = f"{c.council}, {c.meeting} {danish_date(c.meeting_date)}{pkt}{case}: “{c.title}”."
     return where, f"»{c.quote}«", f"Kilde: {Path(c.source).name}"
 
 

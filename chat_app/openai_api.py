@@ -149,7 +149,7 @@ def render_markdown(answer: Answer) -> str:
 def source_line(n: int, c: Citation) -> str:
     case = f", {md(c.case_number)}" if c.case_number else ""
     pkt = f", {md(c.pkt)}" if c.pkt else ""
-    return (f"{n}. {md(c.council)}, møde {danish_date(c.meeting_date)}{pkt}{case}: "
+    return (f"{n}. {md(c.council)}, {c.meeting} {danish_date(c.meeting_date)}{pkt}{case}: "
             f"*{md(c.title)}*\n   > »{md(c.quote)}«\n   \n   Fil: {md(Path(c.source).name)}")
 
 

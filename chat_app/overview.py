@@ -68,17 +68,20 @@ def about_meeting_only(question: str, drop: frozenset[str], councils: Iterable[s
     return not [t for t in tokenize(question) if t not in ignore and not t.isdigit()]
 
 
-def overview_sentences(text: str) -> list[Sentence]:
+def overview_sentences(text: str, agenda: bool = False) -> list[Sentence]:
     """What an overview quotes for an item: its first decision sentence, however short ("Godkendt."), after
     the proposal's first sentence when it is that short, so the reader sees what was approved; else the
-    council's first statement, else the first sentence of the discussion, else of any part."""
-    sents = item_sentences(text)
+    council's first statement, else the first sentence of the discussion, else of any part. An agenda's item
+    is its proposal's first sentence."""
+    sents = item_sentences(text, agenda)
     quotable = [s for s in sents if substantive(s)]
     decision = next((s for s in sents if s.role == "decision" and len(s.text.strip()) > 3), None)
     if decision is not None:
         proposal = next((s for s in quotable if s.role == "proposal"), None)
         short = not substantive(decision)
         return [proposal, decision] if short and proposal is not None else [decision]
+    if agenda:  # before the meeting, what the council is asked to decide says most
+        return [s for s in quotable if s.role == "proposal"][:1] or quotable[:1]
     for role in ("council", "discussion"):
         first = next((s for s in quotable if s.role == role and s.part.lower() in _TALK_PARTS), None)
         if first is not None:

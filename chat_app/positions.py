@@ -48,22 +48,28 @@ class Sentence:
     text: str
     part: str  # the heading it stands under ("" before any heading)
     role: Role
+    agenda: bool = False  # from an agenda, written before the meeting
 
 
-def item_sentences(text: str) -> list[Sentence]:
+def item_sentences(text: str, agenda: bool = False) -> list[Sentence]:
     """The item's sentences in order, each with its part and role."""
-    return [Sentence(s, part, role_of(s, part)) for part, s in part_sentences(text)]
+    return [Sentence(s, part, role_of(s, part, agenda), agenda) for part, s in part_sentences(text)]
 
 
-def role_of(sentence: str, part: str) -> Role:
-    """What the sentence is: the decision, the council's own statement, a proposal, history, or talk."""
+def role_of(sentence: str, part: str, agenda: bool = False) -> Role:
+    """What the sentence is: the decision, the council's own statement, a proposal, history, or talk.
+
+    An agenda holds no decision and no statement of the council at its meeting: "Byrådet godkender …" there is
+    the proposal's wording, and its text before any heading is the case, not a discussion."""
     p = part.lower()
-    if p in _DECISION_PARTS:
+    if p in _DECISION_PARTS and not agenda:
         return "decision"
     if p in _PROPOSAL_PARTS:
         return "proposal"
     if p in _HISTORY_PARTS:
         return "history"
+    if agenda:
+        return "discussion"
     # "Således Byrådet godkender …" in a case summary is the administration describing, not the council speaking.
     if p in _DISCUSSION_PARTS and _COUNCIL_SUBJECT.match(sentence):
         return "decision" if _DECIDED.search(sentence) and p in ("", "drøftelse", "behandling") else "council"
@@ -71,9 +77,10 @@ def role_of(sentence: str, part: str) -> Role:
 
 
 def label_of(s: Sentence) -> str:
-    """How the answer introduces the sentence: its role, or for talk outside the discussion, its part."""
-    if s.role == "discussion" and s.part.lower() not in _DISCUSSION_PARTS:
-        return f"Fra afsnittet »{s.part}«"
+    """How the answer introduces the sentence: its role, or for talk outside the discussion, its part. An
+    agenda's text before any heading is "Fra dagsordenen": nothing was discussed yet."""
+    if s.role == "discussion" and (s.agenda or s.part.lower() not in _DISCUSSION_PARTS):
+        return f"Fra afsnittet »{s.part}«" if s.part else "Fra dagsordenen"
     return ROLE_LABEL[s.role]
 
 

@@ -44,6 +44,7 @@ class Citation:
     title: str
     source: str
     quote: str
+    agenda: bool = False  # from the meeting's agenda, written before it: a proposal, never a decision
 
     @property
     def pkt(self) -> str:
@@ -54,16 +55,23 @@ class Citation:
         """ ``pkt. 2.2 "Titel"``, or ``"Deltagerfortegnelse"``."""
         return f'{self.pkt} "{self.title}"'.strip()
 
+    @property
+    def meeting(self) -> str:
+        """ "møde", or "dagsorden til mødet" for an agenda."""
+        return "dagsorden til mødet" if self.agenda else "møde"
+
     def memo_line(self) -> str:
-        """``It-Arkitekturrådet, møde 2025-09-10, pkt. 2.2 "Titel" (SAG-2025-03105)``."""
+        """``It-Arkitekturrådet, møde 2025-09-10, pkt. 2.2 "Titel" (SAG-2025-03105)``; an agenda's says
+        ``dagsorden til mødet 2025-10-08``."""
         when = self.meeting_date.isoformat() if self.meeting_date else "ukendt dato"
         case = f" ({self.case_number})" if self.case_number else ""
-        return f'{self.council}, møde {when}, {self.place()}{case}'
+        return f'{self.council}, {self.meeting} {when}, {self.place()}{case}'
 
 
 def citation_for(chunk: Chunk, quote: str) -> Citation:
     return Citation(council=chunk.council, meeting_date=chunk.meeting_date, section=chunk.section,
-                    case_number=chunk.case_number, title=chunk.title, source=chunk.source, quote=quote)
+                    case_number=chunk.case_number, title=chunk.title, source=chunk.source, quote=quote,
+                    agenda=chunk.agenda)
 
 
 def _neutralise(text: str) -> str:
@@ -82,8 +90,10 @@ def build_prompt(question: str, sources: Sequence[Chunk], history: Sequence[tupl
     blocks = []
     for n, c in enumerate(sources, start=1):
         when = c.meeting_date.isoformat() if c.meeting_date else "ukendt dato"
+        # An agenda was written before the meeting: the model must not report its proposal as decided.
+        meeting = "dagsorden (skrevet før mødet, uden beslutninger) til møde" if c.agenda else "møde"
         blocks.append(
-            f"Kilde [{n}]: {_header(c.council)}, møde {when}, pkt. {c.section} \"{_header(c.title)}\" "
+            f"Kilde [{n}]: {_header(c.council)}, {meeting} {when}, pkt. {c.section} \"{_header(c.title)}\" "
             f"({c.case_number or 'intet sagsnr.'})\n"
             f"<<<\n{_neutralise(c.text)}\n>>>"
         )

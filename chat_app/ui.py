@@ -361,7 +361,7 @@ def _shown(quote: str) -> str:
 def render_citation(c: Citation, full_text: str | None, quoted: bool = False) -> str:
     when = c.meeting_date.isoformat() if c.meeting_date else "ukendt dato"
     where = " · ".join(
-        [html.escape(c.council), f"møde {when}"] + ([html.escape(c.pkt)] if c.pkt else [])
+        [html.escape(c.council), f"{c.meeting} {when}"] + ([html.escape(c.pkt)] if c.pkt else [])
         + ([html.escape(c.case_number)] if c.case_number else [])
     )
     out = [

@@ -70,8 +70,8 @@ SENTENCE_CACHE = 20_000  # sentence vectors kept per open index (384 floats each
 LEXICAL_DIR = "lexical"
 # 3: the saved folder also holds the passage vectors (vectors.npy) and the chunks (chunks.npy), row for row
 # with rows.json. 4: and the sentence vectors, grouped by item (sentence_vectors.npy, sentence_bounds.npy,
-# row_items.npy). 5: and each passage's hubness (hub.npy).
-DERIVED_FORMAT = 5
+# row_items.npy). 5: and each passage's hubness (hub.npy). 6: a chunk row says whether it is from an agenda.
+DERIVED_FORMAT = 6
 # The dense side scores an item by its best passage plus this much of its best sentence ("title: sentence",
 # one vector each, written at ingest). A question in other words than the item's usually matches one
 # sentence better than a 1,200-character passage. Chosen on the dev halves (eval/variants.py, dense, no

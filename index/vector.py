@@ -112,6 +112,7 @@ def to_metadata(chunk: Chunk) -> dict[str, str | int]:
         "content_hash": chunk.content_hash,
         "passage": chunk.passage,
         "passages": chunk.passages,
+        "agenda": chunk.agenda,
     }
 
 
@@ -134,6 +135,7 @@ def from_metadata(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         content_hash=str(meta["content_hash"]),
         passage=int(meta["passage"]),
         passages=int(meta["passages"]),
+        agenda=bool(meta.get("agenda", False)),  # an index from before it reads as minutes (--rebuild marks agendas)
     )
 
 
@@ -178,6 +180,7 @@ class StoredItem:
     responsible: tuple[str, ...]
     closed: bool
     text: str
+    agenda: bool = False
 
 
 class VectorStore:
@@ -409,7 +412,7 @@ class VectorStore:
                     council=c.council, meeting_date=c.meeting_date, section=c.section, title=c.title,
                     case_number=c.case_number, source=c.source, content_hash=c.content_hash,
                     responsible=tuple(x for x in str(m.get("responsible", "")).split("; ") if x),
-                    closed=bool(m.get("closed", False)), text=d or "",
+                    closed=bool(m.get("closed", False)), text=d or "", agenda=c.agenda,
                 )
             )
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ingest.parse import _PART_RE
+from ingest.parse import _PART_RE, is_agenda
 from ingest.records import Chunk, Meeting
 
 
@@ -28,6 +28,7 @@ def chunk_meeting(meeting: Meeting, settings: ChunkSettings = ChunkSettings()) -
         keep_separator="end",
     )
     chunks: list[Chunk] = []
+    agenda = is_agenda(meeting)
     for item in meeting.items:
         passages = [p.strip() for p in splitter.split_text(item.text)] if len(item.text) > settings.size else [item.text]
         # A passage that is only a part heading ("Drøftelse") carries nothing to cite.
@@ -46,6 +47,7 @@ def chunk_meeting(meeting: Meeting, settings: ChunkSettings = ChunkSettings()) -
                     content_hash=meeting.content_hash,
                     passage=n,
                     passages=len(passages),
+                    agenda=agenda,
                 )
             )
     return chunks

@@ -127,6 +127,23 @@ def parse_meeting(
     )
 
 
+# What only minutes hold: the meeting's decisions and discussion. An agenda, written before the meeting, has
+# the administration's proposal (Indstilling, Beslutningspunkter) and the case, never these.
+_MEETING_PARTS = frozenset({"beslutning", "beslutninger", "drøftelse", "behandling", "referat", "konklusion"})
+_AGENDA_TITLE = re.compile(r"\b(?:dagsorden|agenda)\b", re.I)
+_MINUTES_TITLE = re.compile(r"\b(?:referat|beslutnings\w*|protokol|minutes)\b", re.I)
+
+
+def is_agenda(meeting: Meeting) -> bool:
+    """Whether the document is the meeting's agenda, not its minutes: its title says so ("Dagsorden 8. oktober
+    2025") and at most a few items have a decision or a discussion. A "Dagsorden" that records decisions item by
+    item is minutes; one "Beslutning:" inside a party's proposal (Aarhus Byråd, pkt. 14) is not."""
+    if not _AGENDA_TITLE.search(meeting.title) or _MINUTES_TITLE.search(meeting.title):
+        return False
+    decided = sum(any(p.heading.lower() in _MEETING_PARTS for p in it.parts) for it in meeting.items)
+    return decided * 4 < len(meeting.items)
+
+
 # --------------------------------------------------------------------------- text cleaning
 
 

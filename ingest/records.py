@@ -85,3 +85,4 @@ class Chunk:
     content_hash: str  # of the meeting's file; ties the chunk to one ingest
     passage: int  # index of this passage within its item
     passages: int  # how many passages the item has
+    agenda: bool = False  # the document is the meeting's agenda (before the meeting), not its minutes

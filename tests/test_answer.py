@@ -408,3 +408,36 @@ def test_a_period_in_an_index_without_dates_filters_nothing_and_says_so(tmp_path
         assert a.note == ("Spørgsmålet gælder tiden fra 1. januar 2024 og frem, men referaterne har ingen mødedato, "
                           "så alle er medtaget.")
         assert ix.search("digital suverænitet siden 2024", k=3, today=date(2026, 12, 4))
+
+
+@needs_real
+def test_an_agenda_is_quoted_as_what_was_proposed_never_as_decided(tmp_path: Path, raadgiver: Any) -> None:
+    from tests.conftest import AARHUS_BR
+    from tests.test_memo import read_memo
+
+    db = tmp_path / "db"
+    assert raadgiver("ingest", AARHUS_BR, AARHUS_TU, "--model", "hash", db=db).returncode == 0
+    listed = raadgiver.json("items", db=db)
+    assert {(Path(r["source"]).name, r["agenda"]) for r in listed} == {(AARHUS_BR.name, True), (AARHUS_TU.name, False)}
+    memo = tmp_path / "notat.docx"
+    question = "Hvad besluttede byrådet om vindmøller på Aarhus Havn?"
+    a = raadgiver.json("ask", question, "--model", "hash", "--docx", memo, db=db)
+    assert not a["refused"] and a["citations"] and all(c["agenda"] for c in a["citations"]), a
+    # Before the meeting nothing was decided or discussed: the proposal is shown as the proposal, the case as
+    # the agenda's text, and the note says what an agenda is.
+    first = a["answer"].split("\n\n")[0]
+    assert first.startswith('Aarhus Byråd, dagsorden til mødet 8. oktober 2025, pkt. 11 "Svar på forslag fra S, SF, '
+                            'RV, M og ALT om vindmøller på Aarhus Havn":'), first
+    assert "- Indstilling (forslaget til rådet/udvalget): »" in first and "- Fra dagsordenen: »" in first
+    assert "Beslutning:" not in a["answer"] and "drøftelsen" not in a["answer"] and "Drøftelse:" not in a["answer"]
+    assert "dagsorden" in a["note"] and "ikke hvad der blev besluttet" in a["note"]
+    assert read_memo(memo).notes[1][0].startswith("Aarhus Byråd, dagsorden til mødet 8. oktober 2025, pkt. 11")
+    # The committee's minutes beside it keep their decision and no agenda note.
+    b = raadgiver.json("ask", "Hvad besluttede Teknisk Udvalg om udviklingsplanen for Pier 3?", "--model", "hash",
+                       db=db)
+    assert not b["refused"] and not any(c["agenda"] for c in b["citations"]), b
+    assert "- Beslutning: »" in b["answer"] and "dagsorden" not in b["note"]
+    # A question about the meeting as a whole: the agenda's items with what each proposes.
+    c = raadgiver.json("ask", "Hvad er der på byrådets møde den 8. oktober 2025?", "--model", "hash", db=db)
+    assert c["answer"].startswith("Aarhus Byråd, dagsorden til mødet 8. oktober 2025: 33 punkter på dagsordenen."), c
+    assert "Beslutning:" not in c["answer"] and "Indstilling (forslaget" in c["answer"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.parse import NotMinutes, clean_lines, date_from_filename, parse_date, parse_meeting
+from ingest.parse import NotMinutes, clean_lines, date_from_filename, is_agenda, parse_date, parse_meeting
 from ingest.read import read_document
 from ingest.records import Meeting, RawDocument
 from tests.badfiles import RECIPE, FictionalItem, miljo_items, miljo_text, write_docx, write_pdf
@@ -173,6 +173,24 @@ def test_aarhus_byraad_agenda() -> None:
     items = {it.section: it for it in m.items}
     assert items["1"].title == "Godkendelse af dagsorden"
     assert len(items["7"].text) > 5000  # the budget table stays inside its item
+    # An agenda, written before the meeting, although a party's proposal in pkt. 14 has a "Beslutning" heading.
+    assert "Beslutning" in {p.heading for p in items["14"].parts}
+    assert is_agenda(m)
+
+
+@needs_real
+def test_only_the_agenda_is_an_agenda() -> None:
+    for path in (IT_ARK, AARHUS_TU):
+        assert not is_agenda(parse_meeting(read_document(path))), path.name
+    assert not any(is_agenda(parse_text(miljo_text(council=c))) for c in ("Miljøudvalget", "Teknisk Udvalg"))
+    # Titled "Dagsorden" but decided item by item: minutes. Titled "Dagsorden" with proposals only: an agenda.
+    decided = ("Dagsorden for mødet i Testrådet 3. juni 2025\n\n1. Cloud\nSAG-2025-00001\nIndstilling\n"
+               "At rådet godkender retningslinjen.\nBeslutning\nGodkendt.\n\n2. Data\nSAG-2025-00002\n"
+               "Indstilling\nAt rådet drøfter data.\nBeslutning\nDrøftet.\n")
+    assert not is_agenda(parse_text(decided))
+    assert is_agenda(parse_text(decided.replace("Beslutning\nGodkendt.\n", "").replace("Beslutning\nDrøftet.\n", "")))
+    assert not is_agenda(parse_text(decided.replace("Dagsorden for mødet", "Dagsorden og referat for mødet")
+                                    .replace("Beslutning\nGodkendt.\n", "").replace("Beslutning\nDrøftet.\n", "")))
 
 
 def test_a_standing_item_with_text_is_an_item_not_the_end_of_the_one_before() -> None:

@@ -182,6 +182,19 @@ def test_a_question_for_a_number_or_a_date_wants_a_sentence_that_holds_one() -> 
     assert not holds_answer_type("Tre kommuner deltager i piloten.", "place")
 
 
+def test_an_agenda_holds_proposals_and_the_case_never_a_decision() -> None:
+    text = ("Byrådet godkender, at der indledes dialog med havnen.\n\nBeslutning\nByrådet beslutter at hjemtage "
+            "tilbud på rådgivning.\n\nBeslutningspunkter\nDet indstilles: At 1) Byrådet godkender planen.\n\n"
+            "Resume\nRådet drøftede sagen på sidste møde.")
+    minutes = item_sentences(text)
+    agenda = item_sentences(text, agenda=True)
+    assert [s.role for s in minutes] == ["council", "decision", "proposal", "discussion"]
+    assert [s.role for s in agenda] == ["discussion", "discussion", "proposal", "discussion"]
+    assert [label_of(s) for s in agenda] == ["Fra dagsordenen", "Fra afsnittet »Beslutning«",
+                                             "Indstilling (forslaget til rådet/udvalget)", "Fra afsnittet »Resume«"]
+    assert role_of("Udvalget besluttede at udsætte sagen.", "Drøftelse", agenda=True) == "discussion"
+
+
 def test_talk_outside_the_discussion_is_labelled_by_its_part() -> None:
     sents = item_sentences("Resume\nDer er indkommet 1149 høringssvar.\n\nDrøftelse\n"
                            "Karen Holm bød velkommen til mødet.\n\nBeslutning\nGodkendt uden bemærkninger.")
