@@ -628,6 +628,7 @@ def stream_answer(
     ("siden 2025", "de seneste to år" before ``today``; a follow-up keeps the previous question's) narrows
     ``where``."""
     query = retrieval_query(question, history)
+    where = index.known_case(where)
     unfiltered = where == Where()  # the user set no filter (a period or council the question names may follow)
     span = time_span(question, today) or (time_span(query, today) if query != question else None)
     undated = span is not None and index.undated_only()  # no meeting has a date: the period cannot filter
@@ -637,14 +638,16 @@ def stream_answer(
         where = replace(where, council=council)  # "Hvad besluttede Teknisk Udvalg …?": that council's minutes
     change = bool(CHANGE_QUESTION.search(question)) or (PERIOD_IS_TIME and span is not None and not undated)
     hits = index.search(query, k=k, where=where, today=today, periods=False)
-    named = CASE_NUMBER.search(question)
-    case = where.case_number or (named.group(1) if named else None)
+    named = index.asked_case(question)  # "sag-2025-3105" is the index's SAG-2025-03105
+    case = where.case_number or (named.number if named else None)
     direct = False
     if case:
         # A question about one case is answered from that case's items only.
         hits = [h for h in hits if h.chunk.case_number == case]
         if not hits:
-            yield _refusal(f"Sagsnummeret {case} findes ikke i de indlæste referater.")
+            near = named.near if named and not where.case_number else ()
+            meant = f" Mente du {' eller '.join(near)}?" if near else ""
+            yield _refusal(f"Sagsnummeret {case} findes ikke i de indlæste referater.{meant}")
             return
         direct = True
     section = SECTION_REF.search(question)

@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
+from index.cases import AskedCase, asked_case
 from index.embed import vector_family
 from index.fuse import (
     AdaptiveFusion,
@@ -39,7 +40,6 @@ from index.lexical import TOKENIZER_VERSION, Bm25, LexicalOptions, tokenize
 from index.vector import StoreUnavailable, VectorStore, Where, date_num, from_metadata, to_metadata
 from index.when import time_focus, time_span, without_spans
 from ingest.chunk import ChunkSettings
-from ingest.parse import CASE_NUMBER
 from ingest.records import Chunk, RosterLine
 
 if TYPE_CHECKING:
@@ -358,6 +358,7 @@ class Index:
         self.chunking = chunking
         self._lock = lock
         self._derived: tuple[tuple[int, LexicalOptions], Derived] | None = None
+        self._cases: tuple[Derived, frozenset[str]] | None = None
         self._qcache: dict[str, np.ndarray] = {}
         self._scache: dict[str, np.ndarray] = {}
         self.fusion = FUSION
@@ -501,6 +502,7 @@ class Index:
         ``periods`` is off (the caller has narrowed it)."""
         if mode != "lexical" and self.embedder is None:
             raise ValueError("dense search needs an embedder")
+        where = self.known_case(where)
         if periods and (span := time_span(query, today)) is not None:
             # The period filters; its words ("før 2025") would only rank items that mention the year.
             where, query = where.within(span.since, span.until, self.undated_only()), without_spans(query)
@@ -564,11 +566,29 @@ class Index:
                 n -= 1
         return out
 
+    def case_numbers(self) -> frozenset[str]:
+        """Every case number the index holds."""
+        derived = self.derived()
+        cached = self._cases
+        if cached is None or cached[0] is not derived:
+            cached = self._cases = (derived, frozenset(str(m["case_number"]) for m in derived.metas if m.get("case_number")))
+        return cached[1]
+
+    def asked_case(self, text: str) -> AskedCase | None:
+        """The case number ``text`` names, as the index holds it however it was typed ("sag-2025-3105")."""
+        return asked_case(text, self.case_numbers())
+
+    def known_case(self, where: Where) -> Where:
+        """``where`` with its case number as the index holds it: a filter typed "sag-2025-3105" finds SAG-2025-03105."""
+        if where.case_number and (asked := self.asked_case(where.case_number)) is not None and asked.known:
+            return replace(where, case_number=asked.number)
+        return where
+
     def _direct_where(self, query: str, where: Where) -> Where | None:
         """A query that names a case number or a section goes straight to that item."""
-        m = CASE_NUMBER.search(query)
-        if m and not where.case_number:
-            return replace(where, case_number=m.group(1))
+        asked = self.asked_case(query)
+        if asked and not where.case_number:
+            return replace(where, case_number=asked.number)
         s = SECTION_REF.search(query)
         if s:
             return _SectionWhere(**asdict(where), section=s.group(1))

@@ -241,10 +241,22 @@ def test_every_open_source_item_is_in_the_answer(demo_index: Index) -> None:
     ("Hvad mente Økonomiudvalget om open source?", "ingen referater fra Økonomiudvalg"),
     ("Hvad står der i punkt 9.4?", "Punkt 9.4 findes ikke"),
     ("Hvad blev der besluttet under SAG-2019-00001?", "Sagsnummeret SAG-2019-00001 findes ikke"),
+    # Two digits swapped: the refusal says which case was probably meant.
+    ("Hvad blev der besluttet under SAG-2025-00124?",
+     "Sagsnummeret SAG-2025-00124 findes ikke i de indlæste referater. Mente du SAG-2025-00142?"),
 ])
 def test_what_the_index_does_not_hold_is_refused_with_the_reason(demo_index: Index, question: str, says: str) -> None:
     a = answer_question(demo_index, question)
     assert a.refused and not a.citations and says in a.answer
+
+
+def test_a_case_number_typed_loosely_is_answered_from_that_case(demo_index: Index) -> None:
+    exact = answer_question(demo_index, "Hvad blev der besluttet under SAG-2025-00142?")
+    for typed in ("Hvad blev der besluttet under sag-2025-00142?", "Hvad blev der besluttet under SAG 2025 142?"):
+        a = answer_question(demo_index, typed)
+        check(demo_index, a)
+        assert {c.case_number for c in a.citations} == {"SAG-2025-00142"}, typed
+        assert [c.section for c in a.citations] == [c.section for c in exact.citations], typed
 
 
 def test_an_area_is_not_read_as_a_council_the_index_lacks(demo_index: Index) -> None:

@@ -34,8 +34,9 @@ from tests.badfiles import (
 )
 from tests.conftest import AARHUS_BR, AARHUS_TU, IT_ARK, REAL, REPO, Raadgiver, needs_real
 
-ITEM_KEYS = {"section", "title", "case_number", "meeting_date", "council", "source"}
-HIT_KEYS = {"rank", "score", "similarity", "council", "meeting_date", "section", "title", "case_number", "source", "text"}
+ITEM_KEYS = {"section", "title", "case_number", "meeting_date", "council", "source", "agenda"}
+HIT_KEYS = {"rank", "score", "similarity", "council", "meeting_date", "section", "title", "case_number", "source", "text",
+            "agenda"}
 HAVE_REAL = IT_ARK.is_file() and AARHUS_TU.is_file() and AARHUS_BR.is_file()
 
 AUTUMN = [
@@ -123,6 +124,8 @@ def test_items_of_the_real_minutes(corpus: Corpus) -> None:
     br = of(AARHUS_BR)
     assert [r["section"] for r in br] == [str(n) for n in range(1, 34)]
     assert {r["council"] for r in br} == {"Aarhus Byråd"} and {r["meeting_date"] for r in br} == {"2025-10-08"}
+    # The Byråd file is the agenda for its meeting; the others are minutes.
+    assert {r["agenda"] for r in br} == {True} and {r["agenda"] for r in ark + of(AARHUS_TU)} == {False}
 
 
 def test_items_are_ordered_by_date_then_file_then_section(corpus: Corpus) -> None:
@@ -153,6 +156,9 @@ SEARCHES: dict[str, tuple[Any, ...]] = {
     "items_text": ("items",),
     "bad_date": ("search", "noget", "--since", "2025-13-01"),
     "real_case": ("search", "SAG-2025-02755", "-k", "3", "--json"),
+    # As people type it: lower case, spaces, the zero dropped; the filter too.
+    "real_case_typed": ("search", "hvad skete der med sag 2025 2755", "-k", "3", "--json"),
+    "real_case_filter_typed": ("search", "drift", "--case", "sag-2025-2755", "-k", "5", "--json"),
     "real_section": ("search", "Hvad blev der sagt under punkt 2.7?", "-k", "3", "--json"),
     "real_council": ("search", "lokalplan", "--council", "Teknisk Udvalg", "-k", "10", "--json"),
 }
@@ -233,7 +239,7 @@ def test_readable_output(searches: dict[str, subprocess.CompletedProcess[str]]) 
 
 @needs_real
 def test_real_case_number_and_section_queries(searches: dict[str, subprocess.CompletedProcess[str]]) -> None:
-    for name in ("real_case", "real_section"):
+    for name in ("real_case", "real_section", "real_case_typed", "real_case_filter_typed"):
         first = hits(searches, name)[0]
         assert (first["section"], first["case_number"], first["title"]) == (
             "2.7", "SAG-2025-02755", "Fælles it-driftsenheder"), name
@@ -244,6 +250,7 @@ def test_real_filters(searches: dict[str, subprocess.CompletedProcess[str]]) -> 
     tu = hits(searches, "real_council")
     assert tu and {h["council"] for h in tu} == {"Teknisk Udvalg"}
     assert tu[0]["section"] == "3"  # "Lokalplan 1221 ..."
+    assert {h["case_number"] for h in hits(searches, "real_case_filter_typed")} == {"SAG-2025-02755"}
 
 
 # --------------------------------------------------------------------------- re-ingest
