@@ -17,7 +17,7 @@ from rapidfuzz.distance import OSA
 from ingest.parse import CASE_NUMBER
 
 # Prefix, year and number, in any case, with a hyphen, a space or nothing between prefix and year.
-_LOOSE = re.compile(r"(?<![\w/-])([A-Za-zÆØÅæøå]{2,6})[ -]?(\d{4})[ -](\d{3,8})(?![\w/-])")
+_LOOSE = re.compile(r"(?<![\w/-])([A-Za-zÆØÅæøå]{2,6})[ -]?(\d{4})[ -](\d{1,8})(?![\w/-])")
 
 
 @dataclass(frozen=True)

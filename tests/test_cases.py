@@ -20,6 +20,10 @@ def test_a_case_number_as_typed_is_the_one_the_minutes_print(typed: str) -> None
     assert asked_case(typed, KNOWN) == AskedCase("SAG-2025-03105", True)
 
 
+def test_a_short_number_is_the_case_with_its_zeros() -> None:
+    assert asked_case("Hvad med sag 2025 718?", KNOWN) == AskedCase("SAG-2025-00718", True)
+
+
 def test_other_schemes_are_matched_as_printed() -> None:
     assert asked_case("Hvad skete der med sag 24/1234?", KNOWN) == AskedCase("24/1234", True)
     assert asked_case("emn-2025-3383", KNOWN) == AskedCase("EMN-2025-003383", True)
