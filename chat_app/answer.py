@@ -22,7 +22,7 @@ from chat_app.refs import MONTH_NAMES, asked_council, missing_council, missing_d
 from index.when import Span, time_focus, time_span, without_spans
 from ingest.records import RosterLine
 from index.lexical import general_rarity, tokenize
-from index.store import SECTION_REF, Hit, Index, parse_iso_date
+from index.store import Hit, Index, asked_section, parse_iso_date
 from index.vector import Where
 from ingest.parse import CASE_NUMBER
 
@@ -650,11 +650,11 @@ def stream_answer(
             yield _refusal(f"Sagsnummeret {case} findes ikke i de indlæste referater.{meant}")
             return
         direct = True
-    section = SECTION_REF.search(question)
+    section = asked_section(question)
     if section and not case:
-        same = [h for h in hits if h.chunk.section == section.group(1)]
+        same = [h for h in hits if h.chunk.section == section]
         if not same:
-            yield _refusal(f"Punkt {section.group(1)} findes ikke i de indlæste referater.")
+            yield _refusal(f"Punkt {section} findes ikke i de indlæste referater.")
             return
         hits, direct = same, True
     missing = "" if direct else missing_reference(index, question, where, today)

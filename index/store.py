@@ -102,7 +102,14 @@ HUB_SAMPLE = 8192
 # passages, measured), warm searches skip a chromadb query, and the nearest passages are exact, not
 # approximate. Above it (300 MB of vectors) chromadb's HNSW index answers, as it always did.
 EXACT_DENSE_MAX = 200_000
-SECTION_REF = re.compile(r"\b(?:punkt|pkt\.?|dagsordenspunkt|item|section)\s*(\d{1,2}(?:\.\d{1,2}){0,2})\b", re.I)
+# "punkt 2.2", "pkt. 2,2" (a Danish decimal comma), "item 2.2"; "pkt 2, 3 og 4" is item 2.
+SECTION_REF = re.compile(r"\b(?:punkt|pkt\.?|dagsordenspunkt|item|section)\s*(\d{1,2}(?:[.,]\d{1,2}){0,2})\b", re.I)
+
+
+def asked_section(text: str) -> str | None:
+    """The agenda item ``text`` names, as the minutes number it ("2.2")."""
+    m = SECTION_REF.search(text)
+    return m.group(1).replace(",", ".") if m else None
 
 
 class NoIndex(Exception):
@@ -589,9 +596,9 @@ class Index:
         asked = self.asked_case(query)
         if asked and not where.case_number:
             return replace(where, case_number=asked.number)
-        s = SECTION_REF.search(query)
-        if s:
-            return _SectionWhere(**asdict(where), section=s.group(1))
+        section = asked_section(query)
+        if section:
+            return _SectionWhere(**asdict(where), section=section)
         return None
 
     def _search(self, query: str, qvec: np.ndarray | None, k: int, mode: SearchMode, where: Where,

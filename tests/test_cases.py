@@ -1,10 +1,11 @@
-"""Case numbers as people type them, resolved against the index's own: pure."""
+"""Case numbers and agenda items as people type them, resolved against the index's own: pure."""
 
 from __future__ import annotations
 
 import pytest
 
 from index.cases import AskedCase, asked_case
+from index.store import asked_section
 
 KNOWN = frozenset({"SAG-2025-03105", "SAG-2025-00718", "SAG-2024-04074", "EMN-2025-003383", "24/1234"})
 
@@ -46,3 +47,12 @@ def test_two_cases_with_the_same_number_are_not_guessed_between() -> None:
     both = KNOWN | {"SAG-2025-3105"}
     assert asked_case("sag 2025 03105", both) is None
     assert asked_case("SAG-2025-3105", both) == AskedCase("SAG-2025-3105", True)
+
+
+@pytest.mark.parametrize("text,section", [
+    ("Hvad står der i punkt 2.2?", "2.2"), ("Hvad står der i pkt 2,2?", "2.2"), ("pkt. 2,10 om data", "2.10"),
+    ("Hvad blev sagt under punkt 3 og 4?", "3"), ("Hvad med pkt 2, 3 og 4?", "2"), ("Item 2.2", "2.2"),
+    ("Hvad mente rådet om version 2,5 af standarden?", None),
+])
+def test_an_item_number_with_a_decimal_comma_is_that_item(text: str, section: str | None) -> None:
+    assert asked_section(text) == section
