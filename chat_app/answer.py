@@ -116,6 +116,13 @@ CHANGE_QUESTION = re.compile(
     r"holdning.*(nu|i dag|siden)|\bchanged?\b|\bevolv|over time|\bdevelop(?:ed|s)?\b",
     re.I,
 )
+# "Hvornår drøftede rådet første gang …?": the items come oldest first, and the first is marked as the first in
+# the loaded minutes (an earlier meeting may not be loaded).
+FIRST_QUESTION = re.compile(
+    r"\b(?:for )?første gang\b|\bførst (?:drøftet|behandlet|omtalt|nævnt|rejst)\b|\bfirst (?:time|discuss\w*|"
+    r"rais\w*|consider\w*|address\w*|debat\w*)\b|\bwhen did\b.*\bfirst\b",
+    re.I,
+)
 # Words that ask, not what is asked about: a question is not off-topic for using them.
 QUESTION_WORDS = (
     "mente mener sagde siger synes tænkte fortæl beskriv forklar opsummer gerne vide ved kan giv "
@@ -416,18 +423,25 @@ def _shown(quote: str) -> str:
 
 
 def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
-               support: Support | None = None, asked: Sequence[Role] = ()) -> Answer:
+               support: Support | None = None, asked: Sequence[Role] = (), oldest_first: bool = False) -> Answer:
     """The council's position per item, verbatim and cited; further items named, not quoted.
+
+    A question about change gets the items newest first, one about the first time oldest first.
 
     A part the question asks for (``asked``: the decision, the proposal, the earlier steps) adds its best
     sentence: the decision and the proposal first, the history after the positions. A list line of the best
     item brings the rest of its list."""
     order = list(range(len(hits)))
-    if change:  # newest first: the current position leads, how it got there follows
+    if oldest_first:  # the first time leads; undated meetings cannot be placed and come last
+        order.sort(key=lambda i: (hits[i].chunk.meeting_date is None, hits[i].chunk.meeting_date or date.min))
+        change = False
+    elif change:  # newest first: the current position leads, how it got there follows
         order.sort(key=lambda i: (hits[i].chunk.meeting_date is not None, hits[i].chunk.meeting_date), reverse=True)
     cites: list[Citation] = []
     lines: list[str] = []
-    if change:
+    if oldest_first:
+        lines += ["Sådan har rådet behandlet emnet i de indlæste referater (ældste først):", ""]
+    elif change:
         lines += ["Sådan har rådets behandling af emnet udviklet sig (nyeste først):", ""]
     more: list[str] = []
     for n, i in enumerate(order, start=1):
@@ -464,7 +478,8 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
         if n > SHOWN:
             more.append(f"pkt. {cite.section} \"{cite.title}\" ({_date_label(cite.meeting_date)}) [{n}]")
             continue
-        mark = " – seneste holdning" if change and n == 1 else ""
+        mark = (" – første gang i de indlæste referater" if oldest_first and n == 1 and cite.meeting_date
+                else " – seneste holdning" if change and n == 1 else "")
         lines.append(f"{_where_label(cite)}{mark}:")
         for s in chosen:
             lines.append(f"- {label_of(s)}: »{_shown(s.text)}« [{n}]")
@@ -636,6 +651,7 @@ def stream_answer(
         where, query = where.within(span.since, span.until, undated), without_spans(query)
     if ASKED_COUNCIL and not where.council and (council := asked_council(question, _councils(index))):
         where = replace(where, council=council)  # "Hvad besluttede Teknisk Udvalg …?": that council's minutes
+    first = bool(FIRST_QUESTION.search(question))
     change = bool(CHANGE_QUESTION.search(question)) or (PERIOD_IS_TIME and span is not None and not undated)
     hits = index.search(query, k=k, where=where, today=today, periods=False)
     named = index.asked_case(question)  # "sag-2025-3105" is the index's SAG-2025-03105
@@ -688,15 +704,18 @@ def stream_answer(
     asked = asked_roles(question, change)
     if ANNOUNCED_LISTS and good:
         cache[_key(good[0])] = with_announced_lists(index, query, good[0], _scored_for(index, query, good[:1], cache)[0])
+
+    def extract() -> Answer:
+        return extractive(good, _scored_for(index, query, good, cache), change, support, asked, first)
+
     if generator is None:
-        yield _from_agendas(_in_period(extractive(good, _scored_for(index, query, good, cache), change, support, asked),
-                                       span))
+        yield _from_agendas(_in_period(extract(), span))
         return
     from chat_app.llm_answer import llm_answer  # imports Answer from here
 
     # A model on a small CPU pays for every prompt token: the best few sources, the fallback has all.
     for part in llm_answer(question, good[:LLM_SOURCES], generator, history,
-                           fallback=lambda: extractive(good, _scored_for(index, query, good, cache), change, support, asked)):
+                           fallback=extract):
         if isinstance(part, Answer):
             part = _from_agendas(_in_period(replace(part, support=support) if part.support is None else part, span))
         yield part

@@ -11,7 +11,7 @@ from typing import Literal, get_args
 Kind = Literal[
     "fact", "paraphrase", "english", "case_number", "change", "unanswerable",
     "person", "typo", "folded", "part", "nuance",
-    "off_domain", "near_domain", "missing_ref", "meeting", "period", "attendance",
+    "off_domain", "near_domain", "missing_ref", "meeting", "period", "attendance", "first",
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 # Kinds whose questions the minutes do not answer: the right answer is a refusal, and

@@ -35,6 +35,7 @@ KIND_LABELS: dict[str, str] = {
     "meeting": "helt møde",
     "period": "tidsrum",
     "attendance": "deltagere",
+    "first": "første gang",
 }
 MODE_LABELS: dict[str, str] = {"dense": "semantisk (dense)", "lexical": "ord (BM25)", "hybrid": "hybrid"}
 
@@ -76,6 +77,8 @@ class AnswerFigures:
     # "period" questions answered: share whose every citation lies in the period the question asks about
     in_period: float = float("nan")
     n_period: int = 0
+    first_source: float = float("nan")  # "first" questions: the answer's first source is the earliest item
+    n_first: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ def to_json(result: EvalResult) -> dict[str, Any]:
             "n_with_facts": result.answers.n_with_facts,
             "in_period": _num(result.answers.in_period),
             "n_period": result.answers.n_period,
+            "first_source": _num(result.answers.first_source),
+            "n_first": result.answers.n_first,
         },
     }
 
@@ -231,6 +236,8 @@ def _markdown(result: EvalResult, charts: dict[str, str]) -> str:
             f"| svar med alle forventede fakta ({a.n_with_facts}) | {fmt_share(a.answer_recall)} |",
             *([f"| tidsrum: svar, der kun citerer møder i tidsrummet ({a.n_period}) | {fmt_share(a.in_period)} |"]
               if a.n_period else []),
+            *([f"| første gang: svar, hvis første kilde er det første punkt om emnet ({a.n_first}) | "
+               f"{fmt_share(a.first_source)} |"] if a.n_first else []),
             f"| svartid, median | {fmt(a.latency_p50_s, 1)} s |",
             f"| svartid, 95-percentil | {fmt(a.latency_p95_s, 1)} s |",
         ]
@@ -343,6 +350,9 @@ def split_markdown(results: dict[str, EvalResult]) -> str:
         if any(a.n_period for a in ans):
             lines.append("| tidsrum: kun kilder i tidsrummet | "
                          + " | ".join(f"{fmt_share(a.in_period)} ({a.n_period})" for a in ans) + " |")
+        if any(a.n_first for a in ans):
+            lines.append("| første gang: første kilde er det første punkt | "
+                         + " | ".join(f"{fmt_share(a.first_source)} ({a.n_first})" for a in ans) + " |")
         for kind in sorted({k for a in ans for k in a.answer_recall_per_kind}):
             lines.append(f"| fakta i svar: {KIND_LABELS.get(kind, kind)} | "
                          + " | ".join(fmt_share(a.answer_recall_per_kind.get(kind, float("nan"))) for a in ans) + " |")

@@ -108,6 +108,7 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
     recall: dict[str, list[bool]] = {}
     refusal: dict[str, list[bool]] = {}
     in_period: list[bool] = []
+    first: list[bool] = []
     for q in questions:
         start = time.perf_counter()
         answer = answer_question(index, q.question)
@@ -123,6 +124,10 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
             refused_ans += answer.refused
             if q.period is not None and not answer.refused:
                 in_period.append(all(q.in_period(c.meeting_date) for c in answer.citations))
+            if q.kind == "first":  # ``expected`` is the earliest item on the topic; the answer must lead with it
+                lead = answer.citations[0] if answer.citations and not answer.refused else None
+                first.append(lead is not None and relevant(q, ItemRef(lead.council, lead.meeting_date, lead.section,
+                                                                      lead.case_number, lead.source)))
             facts = q.must_contain
             if facts:
                 recall.setdefault(q.kind, []).append(
@@ -142,6 +147,8 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
         n_with_facts=len(every),
         in_period=sum(in_period) / len(in_period) if in_period else float("nan"),
         n_period=len(in_period),
+        first_source=sum(first) / len(first) if first else float("nan"),
+        n_first=len(first),
     )
 
 

@@ -67,6 +67,31 @@ def test_change_over_time_lists_every_meeting_newest_first(demo_index: Index) ->
     assert first.endswith("– seneste holdning:") and "10. marts 2026" in first
 
 
+def test_the_first_time_is_answered_oldest_first_and_marked(demo_index: Index) -> None:
+    a = answer_question(demo_index, "Hvornår drøftede rådet første gang open source?")
+    check(demo_index, a)
+    dates = [c.meeting_date for c in a.citations]
+    assert dates == sorted(dates) and len(dates) >= 3, dates  # type: ignore[type-var]
+    assert (str(dates[0]), a.citations[0].section) == ("2024-03-12", "2.2")
+    assert a.answer.startswith("Sådan har rådet behandlet emnet i de indlæste referater (ældste først):")
+    assert ('pkt. 2.2 "Open source i kommunale løsninger" – første gang i de indlæste referater:' in a.answer)
+    assert "seneste holdning" not in a.answer
+
+
+@pytest.mark.parametrize("question,first", [
+    ("Hvornår drøftede rådet første gang open source?", True),
+    ("Hvornår blev cloud for første gang behandlet?", True),
+    ("Hvornår blev API-standarden først drøftet?", True),
+    ("When did the council first discuss public cloud?", True),
+    ("Hvad blev besluttet på rådets første møde i 2025?", False),
+    ("Hvad skal kommunerne gøre i første omgang?", False),
+])
+def test_a_question_about_the_first_time_is_told(question: str, first: bool) -> None:
+    from chat_app.answer import FIRST_QUESTION
+
+    assert bool(FIRST_QUESTION.search(question)) is first
+
+
 def test_a_year_in_the_question_brings_that_years_meeting_first(demo_index: Index) -> None:
     # The demo council discussed open source in 2024 and 2025 and public cloud in 2024 and 2026.
     for question, year in (("Hvad sagde rådet om open source i 2024?", 2024),

@@ -87,20 +87,7 @@ def test_bad_question_file_is_a_danish_error(tmp_path: Path, raadgiver: Raadgive
 
 
 @pytest.mark.slow
-def test_bench_command_measures_and_charts(tmp_path: Path, raadgiver: Raadgiver) -> None:
-    out = tmp_path / "bench"
-    r = raadgiver("bench", "--out", out, "--sizes", "60,150", "--model", "hash", timeout=600)
-    assert r.returncode == 0, r.stderr
-    data = json.loads((out / "bench.json").read_text(encoding="utf-8"))
-    assert [p["passages"] >= n for p, n in zip(data["sizes"], (60, 150))] == [True, True]
-    assert data["reingest_embedded"] == 0  # unchanged meetings are not embedded again
-    assert data["ingest_passages_per_s"] > 0 and data["ingest_to_raw_ratio"] > 0
-    assert (out / "latency.png").read_bytes()[:4] == b"\x89PNG"
-    assert "passager" in (out / "bench.md").read_text(encoding="utf-8")
-
-
-@pytest.mark.slow
-def test_bench_resumes_a_kept_index(tmp_path: Path, raadgiver: Raadgiver) -> None:
+def test_bench_measures_charts_and_resumes_a_kept_index(tmp_path: Path, raadgiver: Raadgiver) -> None:
     out, keep = tmp_path / "bench", tmp_path / "keep"
     r = raadgiver("bench", "--out", out, "--sizes", "60", "--model", "hash", "--keep-db", keep, timeout=600)
     assert r.returncode == 0, r.stderr
@@ -112,10 +99,16 @@ def test_bench_resumes_a_kept_index(tmp_path: Path, raadgiver: Raadgiver) -> Non
     again = json.loads(raadgiver("info", db=keep / "passager-60").stdout)
     assert again["generation"] == small["generation"]  # nothing re-embedded or re-written
     large = json.loads(raadgiver("info", db=keep / "passager-120").stdout)
-    sizes = [p["passages"] for p in json.loads((out / "bench.json").read_text(encoding="utf-8"))["sizes"]]
+    data = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    sizes = [p["passages"] for p in data["sizes"]]
     assert sizes == [small["counts"]["chunks"], large["counts"]["chunks"]] and sizes[1] >= 120
     added = large["generation"] - small["generation"]
     assert 0 < added < len(large["meetings"])  # only the new meetings were committed
+    # The figures and charts of the run.
+    assert data["reingest_embedded"] == 0  # unchanged meetings are not embedded again
+    assert data["ingest_passages_per_s"] > 0 and data["ingest_to_raw_ratio"] > 0
+    assert (out / "latency.png").read_bytes()[:4] == b"\x89PNG"
+    assert "passager" in (out / "bench.md").read_text(encoding="utf-8")
 
 
 def test_variant_study_scores_every_variant(tmp_path: Path) -> None:
