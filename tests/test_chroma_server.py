@@ -70,7 +70,7 @@ def test_two_clients_share_one_server_index(chroma_url: str, tmp_path: Path) -> 
     # Another user with no local index sees the same items and finds them.
     items = json.loads(_cli("items", "--json", "--chroma-url", chroma_url, "--db", bob / "db", cwd=bob).stdout)
     assert {Path(i["source"]).name for i in items} == {f.name for f in files}
-    assert all(set(i) == {"section", "title", "case_number", "meeting_date", "council", "source"} for i in items)
+    assert all(set(i) == {"section", "title", "case_number", "meeting_date", "council", "source", "agenda"} for i in items)
     hits = json.loads(_cli("search", "open source", "--json", "--chroma-url", chroma_url, "--db", bob / "db",
                            "--model", "hash", "--mode", "lexical", cwd=bob).stdout)
     assert hits and "open source" in (hits[0]["title"] + hits[0]["text"]).lower()
