@@ -558,6 +558,8 @@ def attendance_answer(index: Index, question: str, where: Where = Where(), query
         note = (f"{note} Listen har kun navnene: indekset er bygget, før Rådgiver gemte deltagerlisten linje for "
                 "linje. Indlæs referaterne igen med `raadgiver ingest STI --rebuild` for hele listen.").strip()
     asked = asked_part(question)
+    if asked == "who" and person:
+        return _who_is(chosen, person, note)
     lines: list[str] = []
     cites: list[Citation] = []
     for r in chosen[:ATTENDANCE_MEETINGS]:
@@ -581,6 +583,33 @@ def attendance_answer(index: Index, question: str, where: Where = Where(), query
         return Answer(answer="\n".join(lines).strip(), refused=True, citations=(), support=_looked_up())
     return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites), support=_looked_up(),
                   note=note)
+
+
+def _who_is(chosen: Sequence[RosterMeeting], person: Sequence[str], note: str) -> Answer | None:
+    """Who someone is, as the participants lists give it: each different line once (a new title shows), from the
+    newest meeting that has it, and the meetings whose list names them."""
+    found: dict[str, tuple[RosterMeeting, RosterLine]] = {}
+    for r in chosen:  # newest first
+        for line in shown_lines(r.roster, "all", person):
+            found.setdefault(line.text, (r, line))
+    if not found:
+        return None
+    lines: list[str] = []
+    cites: list[Citation] = []
+    for text, (r, line) in found.items():
+        cites.append(Citation(council=r.council, meeting_date=r.meeting_date, section="", case_number=None,
+                              title=ROSTER_TITLE, source=r.source, quote=text))
+        lines.append(f"{r.council}, møde {_date_label(r.meeting_date)} – deltagerfortegnelse, {line.group}: "
+                     f"»{_shown(text)}« [{len(cites)}]")
+    name = next(iter(found.values()))[1].name
+    held = [r for r in chosen if shown_lines(r.roster, "all", person)]
+    dated = [_date_label(r.meeting_date) for r in held if r.meeting_date]
+    undated = len(held) - len(dated)
+    listed = ", ".join(dated) + (f" og {undated} uden dato" if dated and undated else "" if dated else "uden dato")
+    lines += ["", f"{name} står på deltagerlisten til {len(held)} møde{'r' if len(held) != 1 else ''}"
+              + (f": {listed}." if dated else f" {listed}.")]
+    note = f"Spørg fx »Hvad sagde {name} om …?« for det, {name} sagde på møderne. {note}".strip()
+    return Answer(answer="\n".join(lines), refused=False, citations=tuple(cites), support=_looked_up(), note=note)
 
 
 def _names_only(present: Sequence[str], absent: Sequence[str]) -> tuple[RosterLine, ...]:

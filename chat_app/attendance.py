@@ -18,7 +18,7 @@ from chat_app.refs import council_word
 from index.when import DateRef
 from ingest.records import RosterLine
 
-Asked = Literal["all", "absent", "chair", "secretary", "members"]
+Asked = Literal["all", "absent", "chair", "secretary", "members", "who"]
 
 # Always about attendance: apologies, the list itself, the chair, the minute-taker, the members.
 _STRONG = re.compile(
@@ -33,6 +33,9 @@ _STRONG = re.compile(
 # "Var Bo Fristed til stede?", not "Hvilke kommuner deltog i piloten?" or "… data til stede i systemet".
 _WEAK = re.compile(r"\bdeltog\b|\bdeltage\w*|\bvar\s+(?:[\w-]+\s+){0,4}med\s+(?:på|i|til|ved)\b|\btil\s+stede\b|"
                    r"\bfravær\w*|\bforhindret\b|\bparticipat\w*|\battend\w*|\babsent\b|\bpresent\b", re.I)
+# "Hvem er Bo Fristed?": who someone on a list is, as the list gives it (title and organisation). Only the name
+# follows, capitalised; "Hvem er Bo Fristed, og hvad sagde han om GovTech?" asks about what was said, a search.
+_WHO_IS = re.compile(r"\W*(?i:hvem\s+(?:er|var)|who\s+(?:is|was))\s+[A-ZÆØÅ][\w.'-]*(?:\s+[A-ZÆØÅ][\w.'-]*){0,4}\W*")
 _ABOUT_MEETING = re.compile(r"\bmøde\w*|\bmeeting\w*", re.I)
 _BARE = re.compile(r"\W*(?:hvem\s+deltog|hvem\s+var\s+til\s+stede|who\s+attended)\W*", re.I)
 _ABSENT = re.compile(r"\bafbud\b|\bfravær\w*|\bforhindret\b|\babsent\b|\bapologies\b", re.I)
@@ -46,14 +49,17 @@ _PARTS: tuple[tuple[Asked, re.Pattern[str]], ...] = (
 def asks_attendance(question: str, names_someone: bool = False) -> bool:
     """Whether the question asks who attended, who sent apologies, who chaired, who the members are;
     ``names_someone``: it names a person on one of the index's participants lists."""
-    if _STRONG.search(question):
+    if _STRONG.search(question) or (names_someone and _WHO_IS.fullmatch(question)):
         return True
     return bool(_WEAK.search(question)) and bool(names_someone or _ABOUT_MEETING.search(question)
                                                   or _BARE.fullmatch(question))
 
 
 def asked_part(question: str) -> Asked:
-    """Which lines the question asks for: the apologies, the chair, the minute-taker, the members, or all."""
+    """Which lines the question asks for: the apologies, the chair, the minute-taker, the members, who someone is,
+    or all."""
+    if _WHO_IS.fullmatch(question):
+        return "who"
     return next((part for part, pattern in _PARTS if pattern.search(question)), "all")
 
 

@@ -184,6 +184,16 @@ def test_who_attended_is_answered_from_the_participants_list(demo_index: Index) 
     assert all(c.section for c in topic.citations)
 
 
+def test_who_someone_is_comes_from_the_participants_lists(demo_index: Index) -> None:
+    a = answer_question(demo_index, "Hvem er Jonas Brink?")
+    assert not a.refused and [c.quote for c in a.citations] == ["Jonas Brink, It-chef, Bølgeby Kommune"]
+    assert a.citations[0].title == "Deltagerfortegnelse" and str(a.citations[0].meeting_date) == "2026-03-10"
+    assert "Jonas Brink står på deltagerlisten til 5 møder: 10. marts 2026, 9. september 2025" in a.answer
+    # With more than the name, the question is about what was said: a search of the items.
+    b = answer_question(demo_index, "Hvem er Jonas Brink, og hvad fortalte han om open source?")
+    assert b.citations and all(c.section for c in b.citations)
+
+
 def test_the_latest_meeting_brings_each_councils_newest_meeting_first(demo_index: Index) -> None:
     # Language models were discussed in 2025 (twice) and 2026; the API standard in 2024 and 2026.
     for question, day in (("Hvad mente rådet om sprogmodeller på sidste møde?", date(2026, 3, 10)),

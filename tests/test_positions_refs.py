@@ -299,6 +299,12 @@ def test_attendance_questions_and_the_lines_they_ask_for() -> None:
               "Var nogen fra KOMBIT til stede ved mødet?"):
         assert asks_attendance(q), q
     assert asks_attendance("Var Bo Fristed til stede?", names_someone=True)
+    # Who someone on a list is: only the name after "Hvem er"; more than that is a question about what was said.
+    for q in ("Hvem er Bo Fristed?", "Hvem var Karen Holm-Vestergaard?", "Who is Jonas Brink?"):
+        assert asks_attendance(q, names_someone=True) and asked_part(q) == "who", q
+    assert not asks_attendance("Hvem er Bo Fristed?")  # nobody on a list
+    for q in ("Hvem er Bo Fristed, og hvad sagde han om GovTech?", "Hvem er ansvarlig for piloten?"):
+        assert asked_part(q) != "who" and not asks_attendance(q, names_someone=True), q
     # Taking part in a pilot, a test or an exercise is no attendance at a meeting.
     for q in ("Hvilke kommuner deltog i beredskabsøvelsen?", "Hvem præsenterede udkastet til retningslinjerne?",
               "Hvad sagde rådet om open source?", "Hvilke medlemmer udtalte sig om cloud?",
