@@ -11,6 +11,7 @@ from datetime import date
 
 import numpy as np
 
+from chat_app.acronyms import Expansion, asked_acronym, expansion
 from chat_app.attendance import (RosterMeeting, asked_part, asks_attendance, chosen_meetings, person_words,
                                  shown_lines)
 from chat_app.generate import Generator
@@ -23,7 +24,7 @@ from index.when import Span, time_focus, time_span, without_spans
 from ingest.records import RosterLine
 from index.lexical import general_rarity, tokenize
 from index.store import Hit, Index, asked_section, parse_iso_date
-from index.vector import Where
+from index.vector import StoredItem, Where
 from ingest.parse import CASE_NUMBER
 
 # The answerability model: a logistic score over the features of Support. Weights and threshold are
@@ -527,6 +528,40 @@ def meeting_overview(index: Index, question: str) -> Answer | None:
     return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites), support=_looked_up())
 
 
+def acronym_answer(index: Index, question: str, where: Where = Where()) -> Answer | None:
+    """What the abbreviation the question asks about stands for, quoted from the sentence that spells it out
+    (a name before a description, then the earliest meeting); None when the question asks no such thing or
+    no sentence spells it out."""
+    acronym = asked_acronym(question)
+    if acronym is None:
+        return None
+    committed = index.manifest.committed()
+    best: tuple[tuple[int, date, str, int], StoredItem, Sentence, Expansion] | None = None
+    for item in index.store.get_items(where if where.to_chroma() else None):
+        if committed.get(item.source) != item.content_hash or f"({acronym})" not in item.text \
+                or not where.admits(item.council, item.meeting_date):
+            continue
+        for n, sent in enumerate(item_sentences(item.text, item.agenda)):
+            spelled = expansion(sent.text, acronym)
+            if spelled is None:
+                continue
+            rank = (spelled.rank(), item.meeting_date or date.max, item.source, n)
+            if best is None or rank < best[0]:
+                best = (rank, item, sent, spelled)
+    if best is None:
+        return None
+    _, item, sent, spelled = best
+    cite = Citation(council=item.council, meeting_date=item.meeting_date, section=item.section,
+                    case_number=item.case_number, title=item.title, source=item.source, quote=sent.text,
+                    agenda=item.agenda)
+    lead = (f"{acronym} står for »{_shown(spelled.words)}« [1]." if spelled.spelled
+            else f"Referaterne bruger {acronym} om »{_shown(spelled.words)}« [1].")
+    text = (f"{lead}\n\n{_where_label(cite)}:\n"
+            f"- {label_of(sent)}: »{_shown(sent.text)}« [1]")
+    return Answer(answer=text, refused=False, citations=(cite,), support=_looked_up(),
+                  note=f"Spørg fx »Hvad mente rådet om {acronym}?« for rådets holdning.")
+
+
 def _looked_up() -> Support:
     """A lookup, like a case number: the index holds what is asked for, so no score decides."""
     return Support(top=0.0, margin=0.0, sentence=0.0, weighted=0.0, known=0.0, coverage=0.0, gap=0.0,
@@ -705,6 +740,9 @@ def stream_answer(
     missing = "" if direct else missing_reference(index, question, where, today)
     if missing:
         yield _refusal(missing)
+        return
+    if not direct and not history and (spelled := acronym_answer(index, question, where)) is not None:
+        yield _from_agendas(spelled)
         return
     if not direct:
         attendance = attendance_answer(index, question, where, query, today)

@@ -488,3 +488,25 @@ def test_an_agenda_is_quoted_as_what_was_proposed_never_as_decided(tmp_path: Pat
     c = raadgiver.json("ask", "Hvad er der på byrådets møde den 8. oktober 2025?", "--model", "hash", db=db)
     assert c["answer"].startswith("Aarhus Byråd, dagsorden til mødet 8. oktober 2025: 33 punkter på dagsordenen."), c
     assert "Beslutning:" not in c["answer"] and "Indstilling (forslaget" in c["answer"]
+
+
+@needs_real
+def test_an_abbreviation_is_answered_by_the_sentence_that_spells_it_out(tmp_path: Path, raadgiver: Any) -> None:
+    db = tmp_path / "db"
+    assert raadgiver("ingest", IT_ARK, "--model", "hash", db=db).returncode == 0
+    a = raadgiver.json("ask", "Hvad står FODS for?", "--model", "hash", db=db)
+    # The name ("Fællesoffentlig Digitaliseringsstrategi (FODS)", pkt. 2.8), not the description in pkt. 1.1.
+    assert a["answer"].startswith("FODS står for »Fællesoffentlig Digitaliseringsstrategi« [1]."), a["answer"]
+    assert [(c["section"], c["quote"]) for c in a["citations"]] == [
+        ("2.8", "I regi af Fællesoffentlig Digitaliseringsstrategi (FODS) igangsættes en foreløbig analyse med fokus "
+                "på:")]
+    # Not spelled out anywhere: the usual answer.
+    b = raadgiver.json("ask", "Hvad er FDA?", "--model", "hash", db=db)
+    assert not b["answer"].startswith("FDA står for")
+
+
+def test_a_danish_word_for_an_abbreviation_is_quoted_as_what_the_minutes_use_it_for(demo_index: Index) -> None:
+    a = answer_question(demo_index, "Hvad betyder DPIA?")
+    check(demo_index, a)
+    assert a.answer.startswith("Referaterne bruger DPIA om »konsekvensanalyse« [1].")
+    assert (str(a.citations[0].meeting_date), a.citations[0].section) == ("2024-03-12", "2.3")

@@ -411,3 +411,24 @@ def test_council_names_and_which_are_missing() -> None:
     assert missing_council("Hvad sagde Økonomiudvalget?", councils) == "Økonomiudvalg"
     # A council the minutes mention (not one of the index's own) can still be asked about.
     assert missing_council("Hvad sagde Økonomiudvalget?", councils, mentioned=lambda n: True) is None
+
+
+def test_an_abbreviation_is_spelled_out_by_the_words_before_it() -> None:
+    from chat_app.acronyms import Expansion, asked_acronym, expansion
+
+    for q, acronym in (("Hvad står FODS for?", "FODS"), ("Hvad betyder OSPO?", "OSPO"), ("Hvad er UAS?", "UAS"),
+                       ("Hvad dækker forkortelsen DPIA over?", "DPIA"), ("What does FDA stand for?", "FDA")):
+        assert asked_acronym(q) == acronym, q
+    for q in ("Hvad er UAS' holdning til open source?", "Hvad mente rådet om FDA?", "Hvad står der i referatet?",
+              "Hvad betyder det for kommunerne?"):
+        assert asked_acronym(q) is None, q
+    assert expansion("I regi af Fællesoffentlig Digitaliseringsstrategi (FODS) igangsættes en analyse.", "FODS") == \
+        Expansion("Fællesoffentlig Digitaliseringsstrategi", True)
+    assert expansion("Kontoret dækker det fællesoffentlige digitale samarbejde (FODS).", "FODS") == \
+        Expansion("fællesoffentlige digitale samarbejde", False)
+    assert expansion("Indsatsen i regi af Udvalget for Arkitektur og Standarder (UAS).", "UAS") == \
+        Expansion("Udvalget for Arkitektur og Standarder", True)
+    assert expansion("når der er gennemført en konsekvensanalyse (DPIA), når …", "DPIA") == \
+        Expansion("konsekvensanalyse", False, spelled=False)
+    assert expansion("Rådet drøftede FODS.", "FODS") is None
+    assert expansion("Det sker i regi (FODS).", "FODS") is None  # a short word that does not spell it
