@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
@@ -446,8 +447,13 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
         lines += ["Sådan har rådets behandling af emnet udviklet sig (nyeste først):", ""]
     more: list[str] = []
     for n, i in enumerate(order, start=1):
-        chosen = (pick([(s, r) for s, r, _ in scored[i]])
-                  or [Sentence(hits[i].chunk.text.strip(), "", "discussion", hits[i].chunk.agenda)])
+        # Nothing worth quoting by itself ("Beslutninger: Ingen bemærkninger."): the best sentence still beats the
+        # raw passage with its headings.
+        chosen = pick([(s, r) for s, r, _ in scored[i]])
+        if not chosen:  # an attachment's title only when nothing else is there
+            pool = [t for t in scored[i] if t[0].part.lower() != "bilag"] or scored[i]
+            chosen = ([max(pool, key=lambda t: t[1])[0]] if pool
+                      else [Sentence(hits[i].chunk.text.strip(), "", "discussion", hits[i].chunk.agenda)])
         if i == 0 and FACT_SENTENCES:  # the best item: its positions, then the sentences most to the point
             shown = {s.text for s in chosen}
             order_i = [s for s, _, _ in scored[i]]
@@ -498,7 +504,8 @@ def meeting_overview(index: Index, question: str) -> Answer | None:
     entries = index.manifest.meetings
     if not about_meeting_only(question, _question_terms(), {m.council for m in entries}):
         return None
-    asked = asked_meetings(question, [(m.council, parse_iso_date(m.meeting_date), m.source) for m in entries])
+    asked = asked_meetings(question, [(m.council, parse_iso_date(m.meeting_date), m.source) for m in entries],
+                           asked_council(question, {m.council for m in entries}))
     if not asked:
         return None
     committed = index.manifest.committed()
@@ -526,6 +533,44 @@ def meeting_overview(index: Index, question: str) -> Answer | None:
     if not cites:
         return None
     return Answer(answer="\n".join(lines).strip(), refused=False, citations=tuple(cites), support=_looked_up())
+
+
+EMPTY_INDEX_TEXT = "Indekset er tomt – tilføj referater med `raadgiver ingest STI` eller upload dem på siden."
+# "Hvilke møder er indlæst?", "Hvor mange referater har du?", "Which meetings are loaded?": about the index itself.
+_CONTENTS_WORDS = frozenset(
+    "hvilke hvilken hvor mange møder møde referater referat dokumenter filer råd udvalg og er der du har kender findes "
+    "ligger indlæst indlæste indekset indeks i kan søge jeg spørge om til rådighed which what how many meetings "
+    "minutes councils committees and are is there do you have loaded indexed in the index know can search".split())
+_CONTENTS_ASK = re.compile(r"\b(?:hvilke|hvor\s+mange|which|what|how\s+many)\b", re.I)
+_CONTENTS_THING = re.compile(r"\b(?:møder|referater|dokumenter|råd|udvalg|meetings|minutes|councils|committees)\b",
+                             re.I)
+
+
+def asks_contents(question: str) -> bool:
+    """Whether the question asks which meetings the index holds, and nothing else."""
+    words = re.findall(r"[^\W\d_]+", question.lower())
+    return (bool(words) and all(w in _CONTENTS_WORDS for w in words) and bool(_CONTENTS_ASK.search(question))
+            and bool(_CONTENTS_THING.search(question)))
+
+
+def contents_answer(index: Index, question: str) -> Answer | None:
+    """The meetings the index holds, council by council, oldest first; None unless the question asks for them."""
+    if not asks_contents(question):
+        return None
+    entries = index.manifest.meetings
+    if not entries:
+        return Answer(answer=EMPTY_INDEX_TEXT, refused=True, citations=())
+    lines = [f"Indekset har {len(entries)} møde{'r' if len(entries) != 1 else ''} "
+             f"({sum(m.items for m in entries)} punkter) fra {len({m.council for m in entries})} råd og udvalg:", ""]
+    for council in sorted({m.council for m in entries}):
+        theirs = sorted((m for m in entries if m.council == council),
+                        key=lambda m: parse_iso_date(m.meeting_date) or date.min)
+        lines.append(f"{council}:")
+        lines += [f"- møde {_date_label(parse_iso_date(m.meeting_date))}: {m.items} punkter ({Path(m.source).name})"
+                  for m in theirs]
+        lines.append("")
+    lines.append("Spørg om et møde (\"Hvad blev besluttet på mødet den …?\") for dets dagsorden og beslutninger.")
+    return Answer(answer="\n".join(lines), refused=False, citations=(), support=_looked_up())
 
 
 def acronym_answer(index: Index, question: str, where: Where = Where()) -> Answer | None:
@@ -740,6 +785,9 @@ def stream_answer(
     missing = "" if direct else missing_reference(index, question, where, today)
     if missing:
         yield _refusal(missing)
+        return
+    if not direct and not history and unfiltered and (contents := contents_answer(index, question)) is not None:
+        yield contents
         return
     if not direct and not history and (spelled := acronym_answer(index, question, where)) is not None:
         yield _from_agendas(spelled)

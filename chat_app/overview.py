@@ -38,20 +38,27 @@ class MeetingRef:
     """An indexed meeting the question asks about."""
 
     council: str
-    meeting_date: date
+    meeting_date: date | None
     source: str
 
 
-def asked_meetings(question: str, meetings: Iterable[tuple[str, date | None, str]]) -> list[MeetingRef]:
+def asked_meetings(question: str, meetings: Iterable[tuple[str, date | None, str]],
+                   council: str | None = None) -> list[MeetingRef]:
     """The indexed meetings (council, date, source) whose date the question names, or the newest of each
     council for "the latest meeting"; narrowed to councils whose name holds "råd" or "udvalg" when the
-    question says only one of them. Empty when more than ``MAX_MEETINGS`` match (a year is no meeting)."""
+    question says only one of them. Empty when more than ``MAX_MEETINGS`` match (a year is no meeting).
+    Naming no date but a ``council`` the index holds one meeting of ("Opsummer mødet i Teknisk Udvalg") asks
+    about that meeting, dated or not."""
+    meetings = list(meetings)
     known = [(c, d, s) for c, d, s in meetings if d is not None]
     focus = time_focus(question, [(c, d) for c, d, _ in known])
     hits = [MeetingRef(c, d, s) for c, d, s in known if any(ref.matches(d) for ref in focus)]
+    if not focus and council is not None:
+        theirs = [MeetingRef(c, d, s) for c, d, s in meetings if c == council]
+        hits = theirs if len(theirs) == 1 else []
     if word := council_word(question):
         hits = [m for m in hits if word in m.council.lower()] or hits
-    return sorted(hits, key=lambda m: (m.meeting_date, m.council)) if 0 < len(hits) <= MAX_MEETINGS else []
+    return sorted(hits, key=lambda m: (m.meeting_date or date.min, m.council)) if 0 < len(hits) <= MAX_MEETINGS else []
 
 
 @lru_cache(maxsize=1)

@@ -339,6 +339,18 @@ def test_a_question_sharing_only_everyday_words_with_one_meeting_finds_no_suppor
     assert by_index_alone.support.known > 0.1 and weighed.support.known < by_index_alone.support.known / 2
 
 
+@pytest.mark.parametrize("question,asks", [
+    ("Hvilke møder er indlæst?", True), ("Hvor mange referater har du?", True), ("Hvilke råd og udvalg findes der?", True),
+    ("Which meetings are loaded?", True), ("Hvilke møder har behandlet open source?", False),
+    ("Hvilke udvalg har drøftet cloud?", False), ("Hvor mange kommuner deltager i piloten?", False),
+    ("Hvad blev besluttet på mødet?", False),
+])
+def test_a_question_about_the_index_itself_is_told(question: str, asks: bool) -> None:
+    from chat_app.answer import asks_contents
+
+    assert asks_contents(question) is asks
+
+
 @pytest.mark.parametrize("question,english", [
     ("What did the council say about open source software?", True),
     ("Who is the prime minister of Australia?", True),
@@ -436,6 +448,20 @@ def test_real_minutes_answers_lead_with_the_decision_and_show_whole_lists(tmp_pa
         lines = a.answer.split("\n\n")[0].splitlines()
         intro = next(i for i, ln in enumerate(lines) if "eksisterende infrastruktur" in ln)
         assert "MedCom-korrespondance" in lines[intro + 1], lines
+        # An item with nothing substantive to quote gives its decision, not its raw text with the headings.
+        a = answer_question(ix, "Var der bemærkninger til referatet fra sidste udvalgsmøde?")
+        check(ix, a)
+        assert a.answer.split("\n")[1] == "- Beslutning: »Ingen bemærkninger.« [1]", a.answer
+        # A council with one meeting in the index: "mødet i Teknisk Udvalg" is that meeting, dated or not.
+        a = answer_question(ix, "Opsummer mødet i Teknisk Udvalg")
+        assert a.answer.startswith("Teknisk Udvalg, møde 1. oktober 2025: 6 punkter på dagsordenen."), a.answer
+        a = answer_question(ix, "Hvad skete der på It-Arkitekturrådets møde?")
+        assert a.answer.startswith("It-Arkitekturråd, møde ukendt dato: 9 punkter på dagsordenen."), a.answer
+        # The index itself.
+        a = answer_question(ix, "Hvilke møder er indlæst?")
+        assert not a.refused and not a.citations
+        assert a.answer.startswith("Indekset har 2 møder (15 punkter) fra 2 råd og udvalg:")
+        assert "- møde 1. oktober 2025: 6 punkter (teknisk_udvalg_referat_2025-10-01.html)" in a.answer
         # A period: the one dated meeting lies outside it and the undated one cannot be placed, so no answer;
         # the refusal says why.
         a = answer_question(ix, "Hvad besluttede Teknisk Udvalg før 2025?", today=date(2026, 12, 4))
