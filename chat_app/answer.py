@@ -289,6 +289,21 @@ def retrieval_query(question: str, history: Sequence[tuple[str, str]]) -> str:
     return question
 
 
+_SWITCH = re.compile(r"\W*(?:og\s+|men\s+)?(?:hvad\s+med|hvad\s+mente|hvad\s+sagde|og|what\s+about|and)\s+"
+                     r"(?P<word>rådet|udvalget|the\s+council|the\s+committee)(?:\s+om\s+det)?\W*", re.I)
+
+
+def switched_council(question: str, councils: set[str]) -> str | None:
+    """The council a follow-up turns to with only "Hvad med udvalget?" / "Og rådet?": the index's one council
+    of that kind; None when the question says more, or the index has several or none of that kind."""
+    m = _SWITCH.fullmatch(question)
+    if m is None:
+        return None
+    kind = "råd" if m.group("word").lower() in ("rådet", "the council") else "udvalg"
+    theirs = [c for c in councils if kind in c.lower()]
+    return theirs[0] if len(theirs) == 1 else None
+
+
 # Function words that tell the two languages apart (none is a word in both).
 ENGLISH_WORDS = frozenset(
     "the a an of to in on and or is are was were be been has have had do does did what which who whom whose "
@@ -760,6 +775,8 @@ def stream_answer(
         where, query = where.within(span.since, span.until, undated), without_spans(query)
     if ASKED_COUNCIL and not where.council and (council := asked_council(question, _councils(index))):
         where = replace(where, council=council)  # "Hvad besluttede Teknisk Udvalg …?": that council's minutes
+    elif history and not where.council and (council := switched_council(question, _councils(index))):
+        where = replace(where, council=council)  # "Hvad med udvalget?" after a question about the council
     first = bool(FIRST_QUESTION.search(question))
     change = bool(CHANGE_QUESTION.search(question)) or (PERIOD_IS_TIME and span is not None and not undated)
     hits = index.search(query, k=k, where=where, today=today, periods=False)

@@ -194,6 +194,21 @@ def test_who_someone_is_comes_from_the_participants_lists(demo_index: Index) -> 
     assert b.citations and all(c.section for c in b.citations)
 
 
+def test_a_follow_up_naming_only_the_other_council_turns_to_its_minutes(demo_index: Index) -> None:
+    from chat_app.answer import switched_council
+
+    first = answer_question(demo_index, "Hvad sagde rådet om sprogmodeller?")
+    assert {c.council for c in first.citations} == {"Fiktivt It-Arkitekturråd"}
+    a = answer_question(demo_index, "Hvad med udvalget?", history=(("Hvad sagde rådet om sprogmodeller?", first.answer),))
+    check(demo_index, a)
+    assert a.citations and {c.council for c in a.citations} == {"Digitaliseringsudvalget, Fiktiv Kommune"}
+    councils = {"Fiktivt It-Arkitekturråd", "Digitaliseringsudvalget, Fiktiv Kommune", "Teknisk Udvalg"}
+    assert switched_council("Og rådet?", councils) == "Fiktivt It-Arkitekturråd"
+    assert switched_council("What about the council?", councils) == "Fiktivt It-Arkitekturråd"
+    assert switched_council("Hvad med udvalget?", councils) is None  # two committees: not guessed between
+    assert switched_council("Hvad med udvalgets budget?", councils) is None  # more than the council
+
+
 def test_the_latest_meeting_brings_each_councils_newest_meeting_first(demo_index: Index) -> None:
     # Language models were discussed in 2025 (twice) and 2026; the API standard in 2024 and 2026.
     for question, day in (("Hvad mente rådet om sprogmodeller på sidste møde?", date(2026, 3, 10)),
