@@ -449,6 +449,8 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
     sentence: the decision and the proposal first, the history after the positions. A list line of the best
     item brings the rest of its list."""
     order = list(range(len(hits)))
+    if "decision" in asked:  # what was decided comes from minutes; an agenda's proposal follows them
+        order.sort(key=lambda i: hits[i].chunk.agenda)
     if oldest_first:  # the first time leads; undated meetings cannot be placed and come last
         order.sort(key=lambda i: (hits[i].chunk.meeting_date is None, hits[i].chunk.meeting_date or date.min))
         change = False
@@ -874,6 +876,9 @@ def _from_agendas(answer: Answer) -> Answer:
         note = ("Kilden er en dagsorden, skrevet før mødet: den viser forslaget, ikke hvad der blev besluttet."
                 if len(marks) == 1 else
                 "Kilderne er dagsordener, skrevet før møderne: de viser forslagene, ikke hvad der blev besluttet.")
+    elif len(marks) == 1:
+        note = (f"Kilde {marks[0]} er fra en dagsorden, skrevet før mødet: den viser forslaget, ikke hvad der blev "
+                "besluttet.")
     else:
         note = (f"Kilde {', '.join(marks)} er fra dagsordener, skrevet før møderne: de viser forslag, ikke hvad der "
                 "blev besluttet.")

@@ -525,6 +525,11 @@ def test_an_agenda_is_quoted_as_what_was_proposed_never_as_decided(tmp_path: Pat
                        db=db)
     assert not b["refused"] and not any(c["agenda"] for c in b["citations"]), b
     assert "- Beslutning: »" in b["answer"] and "dagsorden" not in b["note"]
+    # One case on both: what was decided comes from the minutes, the agenda's item follows and the note says so.
+    d = raadgiver.json("ask", "Hvad blev besluttet under EMN-2025-009242?", "--model", "hash", db=db)
+    assert [(Path(c["source"]).name, c["agenda"]) for c in d["citations"]] == [
+        (AARHUS_TU.name, False), (AARHUS_BR.name, True)], d
+    assert d["note"] == "Kilde [2] er fra en dagsorden, skrevet før mødet: den viser forslaget, ikke hvad der blev besluttet."
     # A question about the meeting as a whole: the agenda's items with what each proposes.
     c = raadgiver.json("ask", "Hvad er der på byrådets møde den 8. oktober 2025?", "--model", "hash", db=db)
     assert c["answer"].startswith("Aarhus Byråd, dagsorden til mødet 8. oktober 2025: 33 punkter på dagsordenen."), c
