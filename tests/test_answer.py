@@ -28,6 +28,16 @@ def demo_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> 
         yield ix
 
 
+@pytest.fixture(scope="module")
+def kl_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Any:
+    """The KL minutes alone (one meeting, nine items, no date), read by several tests."""
+    db = tmp_path_factory.mktemp("answer-kl") / "db"
+    with open_index(db, real_embedder, create=True, write=True) as ix:
+        assert [r.status for r in ingest_paths(ix, [IT_ARK])] == ["ny"]
+    with open_index(db, real_embedder) as ix:
+        yield ix
+
+
 def item_texts(index: Index) -> dict[tuple[str, str], str]:
     return {(i.source, i.section): i.text for i in index.store.get_items()}
 
@@ -317,12 +327,10 @@ def test_an_area_is_not_read_as_a_council_the_index_lacks(demo_index: Index) -> 
 
 
 @needs_real
-def test_folded_question_on_one_meeting_is_answered_from_its_item(tmp_path: Path, real_embedder: Any) -> None:
-    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:
-        ingest_paths(ix, [IT_ARK])
-        a = answer_question(ix, "hvad mente raadet om open source")
-        assert not a.refused and a.citations[0].section in ("2.2", "2.3")
-        assert answer_question(ix, "Hvem vandt VM i håndbold for kvinder?").refused
+def test_folded_question_on_one_meeting_is_answered_from_its_item(kl_index: Index) -> None:
+    a = answer_question(kl_index, "hvad mente raadet om open source")
+    assert not a.refused and a.citations[0].section in ("2.2", "2.3")
+    assert answer_question(kl_index, "Hvem vandt VM i håndbold for kvinder?").refused
 
 
 def test_everyday_words_are_not_rare_whatever_the_index_says() -> None:
@@ -337,18 +345,16 @@ def test_everyday_words_are_not_rare_whatever_the_index_says() -> None:
 
 
 @needs_real
-def test_a_question_sharing_only_everyday_words_with_one_meeting_finds_no_support(tmp_path: Path, real_embedder: Any,
+def test_a_question_sharing_only_everyday_words_with_one_meeting_finds_no_support(kl_index: Index,
                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     import chat_app.answer as answer
 
-    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:
-        ingest_paths(ix, [IT_ARK])
-        question = "Hvordan laver man en god surdej?"
-        weighed = answer_question(ix, question)
-        # Nine agenda items make "laver" and "god" look rare; weighed by their rarity in Danish they are no
-        # evidence, and the sourdough the question is about occurs nowhere.
-        monkeypatch.setattr(answer, "GENERAL_RARITY", False)
-        by_index_alone = answer_question(ix, question)
+    question = "Hvordan laver man en god surdej?"
+    weighed = answer_question(kl_index, question)
+    # Nine agenda items make "laver" and "god" look rare; weighed by their rarity in Danish they are no
+    # evidence, and the sourdough the question is about occurs nowhere.
+    monkeypatch.setattr(answer, "GENERAL_RARITY", False)
+    by_index_alone = answer_question(kl_index, question)
     assert weighed.refused
     assert weighed.support is not None and by_index_alone.support is not None
     assert by_index_alone.support.known > 0.1 and weighed.support.known < by_index_alone.support.known / 2
@@ -417,15 +423,13 @@ def test_an_english_question_sharing_no_word_with_the_minutes_is_refused(demo_in
 
 
 @needs_real
-def test_the_best_item_also_quotes_the_fact_the_question_asks_for(tmp_path: Path, real_embedder: Any) -> None:
+def test_the_best_item_also_quotes_the_fact_the_question_asks_for(kl_index: Index) -> None:
     # The strategy's funding is a presenter's sentence in the Drøftelse, behind the council's positions.
-    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:
-        ingest_paths(ix, [IT_ARK])
-        a = answer_question(ix, "Hvordan finansieres Kommunernes Digitaliseringsstrategi 2026-2030?")
-        check(ix, a)
-        first_item = a.answer.split("\n\n")[0].splitlines()
-        assert first_item[1].startswith("- Drøftelse: »Rådet")  # the council's position still leads
-        assert "bloktilskud" in "\n".join(first_item)
+    a = answer_question(kl_index, "Hvordan finansieres Kommunernes Digitaliseringsstrategi 2026-2030?")
+    check(kl_index, a)
+    first_item = a.answer.split("\n\n")[0].splitlines()
+    assert first_item[1].startswith("- Drøftelse: »Rådet")  # the council's position still leads
+    assert "bloktilskud" in "\n".join(first_item)
 
 
 @needs_real
@@ -486,16 +490,15 @@ def test_real_minutes_answers_lead_with_the_decision_and_show_whole_lists(tmp_pa
 
 
 @needs_real
-def test_a_period_in_an_index_without_dates_filters_nothing_and_says_so(tmp_path: Path, real_embedder: Any) -> None:
-    with open_index(tmp_path / "db", real_embedder, create=True, write=True) as ix:
-        ingest_paths(ix, [IT_ARK])  # the KL minutes give no meeting date
-        plain = answer_question(ix, "Hvad sagde rådet om digital suverænitet?")
-        a = answer_question(ix, "Hvad sagde rådet om digital suverænitet siden 2024?", today=date(2026, 12, 4))
-        check(ix, a)
-        assert {c.section for c in a.citations} == {c.section for c in plain.citations}
-        assert a.note == ("Spørgsmålet gælder tiden fra 1. januar 2024 og frem, men referaterne har ingen mødedato, "
-                          "så alle er medtaget.")
-        assert ix.search("digital suverænitet siden 2024", k=3, today=date(2026, 12, 4))
+def test_a_period_in_an_index_without_dates_filters_nothing_and_says_so(kl_index: Index) -> None:
+    ix = kl_index  # the KL minutes give no meeting date
+    plain = answer_question(ix, "Hvad sagde rådet om digital suverænitet?")
+    a = answer_question(ix, "Hvad sagde rådet om digital suverænitet siden 2024?", today=date(2026, 12, 4))
+    check(ix, a)
+    assert {c.section for c in a.citations} == {c.section for c in plain.citations}
+    assert a.note == ("Spørgsmålet gælder tiden fra 1. januar 2024 og frem, men referaterne har ingen mødedato, "
+                      "så alle er medtaget.")
+    assert ix.search("digital suverænitet siden 2024", k=3, today=date(2026, 12, 4))
 
 
 @needs_real
