@@ -15,15 +15,15 @@ _ASKED = (
     re.compile(r"\bhvad\s+(?:står|stod)\s+([A-ZÆØÅ]{2,8})\s+for\b", re.I),
     re.compile(r"\bhvad\s+(?:betyder|dækker)\s+(?:forkortelsen\s+)?([A-ZÆØÅ]{2,8})\b", re.I),
     re.compile(r"\bwhat\s+does\s+([A-Z]{2,8})\s+(?:stand\s+for|mean)\b", re.I),
-    re.compile(r"\W*(?:hvad\s+er|what\s+is)\s+(?:en\s+|an?\s+)?([A-ZÆØÅ]{2,8})\W*", re.I),  # the whole question
 )
+# "Hvad er UAS?" asks for the spelling-out only as the whole question; "Hvad er UAS' holdning …?" does not.
+_ASKED_WHOLE = re.compile(r"\W*(?:hvad\s+er|what\s+is)\s+(?:en\s+|an?\s+)?([A-ZÆØÅ]{2,8})\W*", re.I)
 _WORD = re.compile(r"[^\W\d_][\w-]*")
 
 
 def asked_acronym(question: str) -> str | None:
     """The abbreviation the question asks to have spelled out, as written in capitals; None if none."""
-    for n, pattern in enumerate(_ASKED):
-        m = pattern.fullmatch(question) if n == len(_ASKED) - 1 else pattern.search(question)
+    for m in (*(pattern.search(question) for pattern in _ASKED), _ASKED_WHOLE.fullmatch(question)):
         if m and m.group(1).isupper():
             return m.group(1)
     return None

@@ -19,8 +19,8 @@ from chat_app.generate import Generator
 from chat_app.positions import (Role, Sentence, announces, answer_type, asked_roles, best_of_role, holds_answer_type,
                                 item_sentences, label_of, list_run, pick, substantive, with_followers, with_lists)
 from chat_app.overview import about_meeting_only, asked_meetings, overview_sentences, section_key
-from chat_app.prompt import Citation, citation_for
-from chat_app.refs import MONTH_NAMES, asked_council, missing_council, missing_date
+from chat_app.prompt import Citation, citation_for, meeting_word
+from chat_app.refs import MONTH_NAMES, asked_council, missing_council, missing_date, switched_council
 from index.when import Span, time_focus, time_span, without_spans
 from ingest.records import RosterLine
 from index.lexical import general_rarity, tokenize
@@ -289,21 +289,6 @@ def retrieval_query(question: str, history: Sequence[tuple[str, str]]) -> str:
     return question
 
 
-_SWITCH = re.compile(r"\W*(?:og\s+|men\s+)?(?:hvad\s+med|hvad\s+mente|hvad\s+sagde|og|what\s+about|and)\s+"
-                     r"(?P<word>rådet|udvalget|the\s+council|the\s+committee)(?:\s+om\s+det)?\W*", re.I)
-
-
-def switched_council(question: str, councils: set[str]) -> str | None:
-    """The council a follow-up turns to with only "Hvad med udvalget?" / "Og rådet?": the index's one council
-    of that kind; None when the question says more, or the index has several or none of that kind."""
-    m = _SWITCH.fullmatch(question)
-    if m is None:
-        return None
-    kind = "råd" if m.group("word").lower() in ("rådet", "the council") else "udvalg"
-    theirs = [c for c in councils if kind in c.lower()]
-    return theirs[0] if len(theirs) == 1 else None
-
-
 # Function words that tell the two languages apart (none is a word in both).
 ENGLISH_WORDS = frozenset(
     "the a an of to in on and or is are was were be been has have had do does did what which who whom whose "
@@ -533,7 +518,7 @@ def meeting_overview(index: Index, question: str) -> Answer | None:
     for m in asked:
         mine = sorted((i for i in items if i.source == m.source), key=lambda i: section_key(i.section))
         agenda = any(i.agenda for i in mine)
-        lines += [f"{m.council}, {'dagsorden til mødet' if agenda else 'møde'} {_date_label(m.meeting_date)}: "
+        lines += [f"{m.council}, {meeting_word(agenda)} {_date_label(m.meeting_date)}: "
                   f"{len(mine)} punkter på dagsordenen.", ""]
         for item in mine:
             case = f" ({item.case_number})" if item.case_number else ""
@@ -541,9 +526,7 @@ def meeting_overview(index: Index, question: str) -> Answer | None:
             if not quoted:
                 lines += [f"pkt. {item.section} \"{item.title}\"{case}: intet referat at citere.", ""]
                 continue
-            cites.append(Citation(council=item.council, meeting_date=item.meeting_date, section=item.section,
-                                  case_number=item.case_number, title=item.title, source=item.source,
-                                  quote=quoted[-1].text, agenda=item.agenda))
+            cites.append(citation_for(item, quoted[-1].text))
             lines.append(f"pkt. {item.section} \"{item.title}\"{case}:")
             lines += [f"- {label_of(s)}: »{_shown(s.text)}« [{len(cites)}]" for s in quoted]
             lines.append("")
@@ -599,9 +582,8 @@ def acronym_answer(index: Index, question: str, where: Where = Where()) -> Answe
         return None
     committed = index.manifest.committed()
     best: tuple[tuple[int, date, str, int], StoredItem, Sentence, Expansion] | None = None
-    for item in index.store.get_items(where if where.to_chroma() else None):
-        if committed.get(item.source) != item.content_hash or f"({acronym})" not in item.text \
-                or not where.admits(item.council, item.meeting_date):
+    for item in index.store.get_items(where):
+        if committed.get(item.source) != item.content_hash or f"({acronym})" not in item.text:
             continue
         for n, sent in enumerate(item_sentences(item.text, item.agenda)):
             spelled = expansion(sent.text, acronym)
@@ -613,9 +595,7 @@ def acronym_answer(index: Index, question: str, where: Where = Where()) -> Answe
     if best is None:
         return None
     _, item, sent, spelled = best
-    cite = Citation(council=item.council, meeting_date=item.meeting_date, section=item.section,
-                    case_number=item.case_number, title=item.title, source=item.source, quote=sent.text,
-                    agenda=item.agenda)
+    cite = citation_for(item, sent.text)
     lead = (f"{acronym} står for »{_shown(spelled.words)}« [1]." if spelled.spelled
             else f"Referaterne bruger {acronym} om »{_shown(spelled.words)}« [1].")
     text = (f"{lead}\n\n{_where_label(cite)}:\n"
@@ -668,8 +648,7 @@ def attendance_answer(index: Index, question: str, where: Where = Where(), query
         if not shown:
             lines += [head, "- Referatet nævner ingen afbud." if asked == "absent" else "- Ingen på listen.", ""]
             continue
-        cites.append(Citation(council=r.council, meeting_date=r.meeting_date, section="", case_number=None,
-                              title=ROSTER_TITLE, source=r.source, quote=shown[0].text))
+        cites.append(_roster_citation(r, shown[0].text))
         lines.append(head)
         for group, run in itertools.groupby(shown, key=lambda line: line.group):
             lines.append(f"- {group}: " + "; ".join(f"»{_shown(line.text)}«" for line in run) + f" [{len(cites)}]")
@@ -686,20 +665,21 @@ def _who_is(chosen: Sequence[RosterMeeting], person: Sequence[str], note: str) -
     """Who someone is, as the participants lists give it: each different line once (a new title shows), from the
     newest meeting that has it, and the meetings whose list names them."""
     found: dict[str, tuple[RosterMeeting, RosterLine]] = {}
+    held: list[RosterMeeting] = []  # the meetings whose list names them
     for r in chosen:  # newest first
-        for line in shown_lines(r.roster, "all", person):
+        mine = shown_lines(r.roster, "all", person)
+        held += [r] if mine else []
+        for line in mine:
             found.setdefault(line.text, (r, line))
     if not found:
         return None
     lines: list[str] = []
     cites: list[Citation] = []
     for text, (r, line) in found.items():
-        cites.append(Citation(council=r.council, meeting_date=r.meeting_date, section="", case_number=None,
-                              title=ROSTER_TITLE, source=r.source, quote=text))
+        cites.append(_roster_citation(r, text))
         lines.append(f"{r.council}, møde {_date_label(r.meeting_date)} – deltagerfortegnelse, {line.group}: "
                      f"»{_shown(text)}« [{len(cites)}]")
     name = next(iter(found.values()))[1].name
-    held = [r for r in chosen if shown_lines(r.roster, "all", person)]
     dated = [_date_label(r.meeting_date) for r in held if r.meeting_date]
     undated = len(held) - len(dated)
     listed = ", ".join(dated) + (f" og {undated} uden dato" if dated and undated else "" if dated else "uden dato")
@@ -707,6 +687,12 @@ def _who_is(chosen: Sequence[RosterMeeting], person: Sequence[str], note: str) -
               + (f": {listed}." if dated else f" {listed}.")]
     note = f"Spørg fx »Hvad sagde {name} om …?« for det, {name} sagde på møderne. {note}".strip()
     return Answer(answer="\n".join(lines), refused=False, citations=tuple(cites), support=_looked_up(), note=note)
+
+
+def _roster_citation(r: RosterMeeting, quote: str) -> Citation:
+    """A quote from a meeting's participants list: cited by the list, as no agenda item holds it."""
+    return Citation(council=r.council, meeting_date=r.meeting_date, section="", case_number=None, title=ROSTER_TITLE,
+                    source=r.source, quote=quote)
 
 
 def _names_only(present: Sequence[str], absent: Sequence[str]) -> tuple[RosterLine, ...]:
@@ -767,7 +753,13 @@ def stream_answer(
 ) -> Iterator[str | Answer]:
     """Yield text as an LLM produces it, then the checked Answer (always last). A period the question names
     ("siden 2025", "de seneste to år" before ``today``; a follow-up keeps the previous question's) narrows
-    ``where``."""
+    ``where``. Whatever answers, a source from an agenda is noted as one."""
+    for part in _stream(index, question, generator, where, history, k, today):
+        yield _from_agendas(part) if isinstance(part, Answer) else part
+
+
+def _stream(index: Index, question: str, generator: Generator | None, where: Where,
+            history: Sequence[tuple[str, str]], k: int, today: date | None) -> Iterator[str | Answer]:
     query = retrieval_query(question, history)
     where = index.known_case(where)
     unfiltered = where == Where()  # the user set no filter (a period or council the question names may follow)
@@ -809,7 +801,7 @@ def stream_answer(
         yield contents
         return
     if not direct and not history and (spelled := acronym_answer(index, question, where)) is not None:
-        yield _from_agendas(spelled)
+        yield spelled
         return
     if not direct:
         attendance = attendance_answer(index, question, where, query, today)
@@ -819,7 +811,7 @@ def stream_answer(
     if MEETING_OVERVIEW and not direct and unfiltered and span is None and not history:
         overview = meeting_overview(index, question)
         if overview is not None:
-            yield _from_agendas(overview)
+            yield overview
             return
     if not hits:
         yield _refusal()
@@ -843,7 +835,7 @@ def stream_answer(
         return extractive(good, _scored_for(index, query, good, cache), change, support, asked, first)
 
     if generator is None:
-        yield _from_agendas(_in_period(extract(), span))
+        yield _in_period(extract(), span)
         return
     from chat_app.llm_answer import llm_answer  # imports Answer from here
 
@@ -851,7 +843,7 @@ def stream_answer(
     for part in llm_answer(question, good[:LLM_SOURCES], generator, history,
                            fallback=extract):
         if isinstance(part, Answer):
-            part = _from_agendas(_in_period(replace(part, support=support) if part.support is None else part, span))
+            part = _in_period(replace(part, support=support) if part.support is None else part, span)
         yield part
 
 

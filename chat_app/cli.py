@@ -172,6 +172,7 @@ def _rebuild(db_dir: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
 def items_cmd(db: Path | None, chroma_url: str | None, model: str | None, as_json: bool) -> None:
     """Vis møder og dagsordenspunkter i indekset."""
+    from chat_app.prompt import meeting_word
     from index.store import open_index
 
     with friendly_errors():
@@ -196,8 +197,7 @@ def items_cmd(db: Path | None, chroma_url: str | None, model: str | None, as_jso
     for r in rows:
         key = (r["council"], r["meeting_date"], r["source"])
         if key != last:
-            meeting = "dagsorden til mødet" if r["agenda"] else "møde"
-            click.echo(f"\n{r['council']} – {meeting} {r['meeting_date'] or 'ukendt dato'} ({Path(r['source']).name})")
+            click.echo(f"\n{r['council']} – {meeting_word(bool(r['agenda']))} {r['meeting_date'] or 'ukendt dato'} ({Path(r['source']).name})")
             last = key
         click.echo(f"  {r['section']:>5}  {r['case_number'] or '–':18} {r['title']}")
 
@@ -222,6 +222,7 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
                council: str | None, since: date | None, until: date | None, case_number: str | None,
                include_undated: bool, as_json: bool, engine: str = "auto") -> None:
     """Find de dagsordenspunkter, der bedst svarer på SØGNING."""
+    from chat_app.prompt import meeting_word
     from index.store import open_index
     from index.vector import Where
     from index.when import time_span
@@ -252,8 +253,7 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
         return
     for h in hits:
         c = h.chunk
-        meeting = "dagsorden til mødet" if c.agenda else "møde"
-        click.echo(f"{h.rank}. {c.council}, {meeting} {c.meeting_date or 'ukendt dato'}, pkt. {c.section} "
+        click.echo(f"{h.rank}. {c.council}, {meeting_word(c.agenda)} {c.meeting_date or 'ukendt dato'}, pkt. {c.section} "
                    f"\"{c.title}\" ({c.case_number or 'intet sagsnr.'})")
         snippet = " ".join(c.text.split())
         click.echo(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}\n")

@@ -21,7 +21,8 @@ from chat_app.claims import (
     unsupported_reason,
 )
 from chat_app.generate import Generator, GeneratorFailed, StructuredGenerator, StructuredOutputRejected
-from chat_app.prompt import CLAIMS_SYSTEM_PROMPT, SYSTEM_PROMPT, build_prompt, citation_for, excerpt, render_prompt
+from chat_app.prompt import (CLAIMS_SYSTEM_PROMPT, SYSTEM_PROMPT, build_prompt, citation_for, excerpt, meeting_word,
+                             render_prompt)
 from index.store import Hit
 from ingest.records import Chunk
 
@@ -50,8 +51,7 @@ def prompt_text(messages: Sequence[dict[str, str]], schema: dict[str, object] | 
 
 def _header(c: Chunk) -> str:
     when = c.meeting_date.isoformat() if c.meeting_date else "ukendt dato"
-    meeting = "dagsorden til mødet" if c.agenda else "møde"
-    return f'{c.council}, {meeting} {when}, pkt. {c.section} "{c.title}" ({c.case_number or "intet sagsnr."})'
+    return f'{c.council}, {meeting_word(c.agenda)} {when}, pkt. {c.section} "{c.title}" ({c.case_number or "intet sagsnr."})'
 
 
 def _shown(stream: Iterator[str], parts: list[str]) -> Iterator[str]:

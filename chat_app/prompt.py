@@ -6,8 +6,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from ingest.records import Chunk
+
+if TYPE_CHECKING:
+    from index.vector import StoredItem
 from ingest.sentences import sentences
 
 SYSTEM_PROMPT = (
@@ -58,7 +62,7 @@ class Citation:
     @property
     def meeting(self) -> str:
         """ "møde", or "dagsorden til mødet" for an agenda."""
-        return "dagsorden til mødet" if self.agenda else "møde"
+        return meeting_word(self.agenda)
 
     def memo_line(self) -> str:
         """``It-Arkitekturrådet, møde 2025-09-10, pkt. 2.2 "Titel" (SAG-2025-03105)``; an agenda's says
@@ -68,10 +72,16 @@ class Citation:
         return f'{self.council}, {self.meeting} {when}, {self.place()}{case}'
 
 
-def citation_for(chunk: Chunk, quote: str) -> Citation:
-    return Citation(council=chunk.council, meeting_date=chunk.meeting_date, section=chunk.section,
-                    case_number=chunk.case_number, title=chunk.title, source=chunk.source, quote=quote,
-                    agenda=chunk.agenda)
+def meeting_word(agenda: bool) -> str:
+    """How a source's meeting is named: "møde 8. oktober 2025", or for an agenda "dagsorden til mødet …"."""
+    return "dagsorden til mødet" if agenda else "møde"
+
+
+def citation_for(item: Chunk | StoredItem, quote: str) -> Citation:
+    """The citation of a passage or a stored item (the same fields) with ``quote``."""
+    return Citation(council=item.council, meeting_date=item.meeting_date, section=item.section,
+                    case_number=item.case_number, title=item.title, source=item.source, quote=quote,
+                    agenda=item.agenda)
 
 
 def _neutralise(text: str) -> str:

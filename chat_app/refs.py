@@ -79,6 +79,21 @@ def asked_council(question: str, councils: Iterable[str]) -> str | None:
     return hits.pop() if len(hits) == 1 else None
 
 
+_SWITCH = re.compile(r"\W*(?:og\s+|men\s+)?(?:hvad\s+med|hvad\s+mente|hvad\s+sagde|og|what\s+about|and)\s+"
+                     r"(?P<word>rådet|udvalget|the\s+council|the\s+committee)(?:\s+om\s+det)?\W*", re.I)
+
+
+def switched_council(question: str, councils: Iterable[str]) -> str | None:
+    """The council a follow-up turns to with only "Hvad med udvalget?" / "Og rådet?": the index's one council
+    of that kind; None when the question says more, or the index has several or none of that kind."""
+    m = _SWITCH.fullmatch(question)
+    if m is None:
+        return None
+    kind = "råd" if m.group("word").lower() in ("rådet", "the council") else "udvalg"
+    theirs = [c for c in councils if kind in c.lower()]
+    return theirs[0] if len(theirs) == 1 else None
+
+
 def council_word(question: str) -> str | None:
     """ "råd" or "udvalg" when the question says only "rådet(s)" or only "udvalget(s)": which kind of council it
     means, where an index holds both."""

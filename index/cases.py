@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
@@ -38,17 +39,25 @@ def _parts(case: str) -> tuple[str, str, int] | None:
     return _key(*m.groups()) if m else None
 
 
-def asked_case(text: str, known: Collection[str]) -> AskedCase | None:
-    """The case number ``text`` names, resolved against the index's ``known`` case numbers."""
-    by_key: dict[tuple[str, str, int], list[str]] = {}
+@lru_cache(maxsize=8)
+def _table(known: frozenset[str]) -> dict[tuple[str, str, int], tuple[str, ...]]:
+    """The index's case numbers by prefix, year and number; read once per set of case numbers (an index passes
+    the same set to every question)."""
+    table: dict[tuple[str, str, int], list[str]] = {}
     for case in known:
         if (k := _parts(case)) is not None:
-            by_key.setdefault(k, []).append(case)
+            table.setdefault(k, []).append(case)
+    return {k: tuple(v) for k, v in table.items()}
+
+
+def asked_case(text: str, known: Collection[str]) -> AskedCase | None:
+    """The case number ``text`` names, resolved against the index's ``known`` case numbers."""
+    table = _table(known if isinstance(known, frozenset) else frozenset(known))
     strict = CASE_NUMBER.search(text)
     if strict and strict.group(1) in known:
         return AskedCase(strict.group(1), True)
     for m in _LOOSE.finditer(text):
-        same = by_key.get(_key(*m.groups()), [])
+        same = table.get(_key(*m.groups()), ())
         if len(same) == 1:
             return AskedCase(same[0], True)
     if strict is None:
@@ -56,7 +65,6 @@ def asked_case(text: str, known: Collection[str]) -> AskedCase | None:
     typed = strict.group(1)
     k = _parts(typed)
     # One digit changed, added, dropped or two swapped (optimal string alignment distance 1), same prefix and year.
-    near = () if k is None else tuple(sorted(c for c in known if (p := _parts(c)) is not None
-                                             and p[:2] == k[:2] and OSA.distance(str(p[2]), str(k[2])) == 1))
+    near = () if k is None else tuple(sorted(c for key, cases in table.items() if key[:2] == k[:2]
+                                             and OSA.distance(str(key[2]), str(k[2])) == 1 for c in cases))
     return AskedCase(typed, False, near)
-

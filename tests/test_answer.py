@@ -205,7 +205,7 @@ def test_who_someone_is_comes_from_the_participants_lists(demo_index: Index) -> 
 
 
 def test_a_follow_up_naming_only_the_other_council_turns_to_its_minutes(demo_index: Index) -> None:
-    from chat_app.answer import switched_council
+    from chat_app.refs import switched_council
 
     first = answer_question(demo_index, "Hvad sagde rådet om sprogmodeller?")
     assert {c.council for c in first.citations} == {"Fiktivt It-Arkitekturråd"}
