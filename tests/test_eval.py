@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from eval.baseline import compare, figures
 from eval.dataset import load_questions
 from eval.run import QUESTION_SETS, evaluate, split_of
 from index.build import ingest_paths
@@ -25,6 +26,10 @@ GATE_HYBRID_HIT3 = 0.92  # measured 0.93
 GATE_FACT_HIT1 = 1.0
 GATE_REFUSED = 0.93  # must-refuse questions refused; measured 1.00 of 15 (0.93 before the general-rarity weighting)
 GATE_FALSE_REFUSALS = 0.20  # answerable questions refused; measured 0.19 (one question is 1.7 points; target 0.10, not reached)
+# Issue 11's 60-line baseline (eval/baseline.py) on the same items and vectors: measured hit@1 0.71 against
+# Rådgiver's 0.89 on this half; its fact questions 0.93, so the comparison is with a baseline that works.
+GATE_AHEAD_OF_BASELINE = 0.10
+GATE_BASELINE_FACT_HIT1 = 0.85
 GATE_ANSWER_RECALL = 0.65  # answers holding every must-contain fact; measured 0.69 (0.59 before two fact sentences, whole short decisions, announced lists, followers)
 
 
@@ -37,6 +42,7 @@ def test_quality_gate_on_the_test_half_of_the_real_minutes(tmp_path: Path, real_
         questions = split_of(load_questions(QUESTION_SETS["real"]), "test")
         assert len(questions) >= 60 and {q.split for q in questions} == {"test"}
         result = evaluate(index, questions, dataset="real (test)", modes=("hybrid",))
+        ranks = compare(index, questions)
     hybrid = result.modes[0]
     assert hybrid.summary.hit1 >= GATE_HYBRID_HIT1
     assert hybrid.summary.hit3 >= GATE_HYBRID_HIT3
@@ -48,6 +54,13 @@ def test_quality_gate_on_the_test_half_of_the_real_minutes(tmp_path: Path, real_
     assert answers.refusal_rate_unanswerable >= GATE_REFUSED
     assert answers.false_refusal_rate <= GATE_FALSE_REFUSALS
     assert answers.answer_recall >= GATE_ANSWER_RECALL
+    # Ahead of the baseline overall, never behind it on case numbers, and the baseline itself finds facts.
+    baseline, ours = figures([r.baseline for r in ranks]), figures([r.raadgiver for r in ranks])
+    assert ours[0] == pytest.approx(hybrid.summary.hit1)  # the comparison ranks with the product's own search
+    assert ours[0] >= baseline[0] + GATE_AHEAD_OF_BASELINE
+    assert figures([r.baseline for r in ranks if r.kind == "fact"])[0] >= GATE_BASELINE_FACT_HIT1
+    assert figures([r.raadgiver for r in ranks if r.kind == "case_number"])[0] >= \
+        figures([r.baseline for r in ranks if r.kind == "case_number"])[0]
 
 
 def test_eval_command_writes_report_charts_and_json(tmp_path: Path, raadgiver: Raadgiver) -> None:
