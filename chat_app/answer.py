@@ -136,7 +136,9 @@ QUESTION_WORDS = (
 
 @lru_cache(maxsize=1)
 def _question_terms() -> frozenset[str]:
-    return frozenset(tokenize(QUESTION_WORDS)) | frozenset(tokenize(QUESTION_WORDS, folded=True))
+    # Also as typed without æ/ø/å's marks ("radet", "modet"): they ask, however they are spelled.
+    plain = QUESTION_WORDS.translate(str.maketrans("æøå", "aoa")) + " " + QUESTION_WORDS.translate(str.maketrans("æøå", "eoa"))
+    return frozenset(tokenize(QUESTION_WORDS)) | frozenset(tokenize(QUESTION_WORDS, folded=True)) | frozenset(tokenize(plain))
 REFUSAL_TEXT = (
     "Jeg kan ikke finde noget i referaterne, der besvarer spørgsmålet. "
     "Prøv at omformulere det, eller søg efter et sagsnummer eller et punkt."

@@ -10,6 +10,10 @@ by ``eval/lexical_variants.py``:
 - ``compound``: two adjacent query words whose join (directly or with a linking -s-/-e-) is in the
   vocabulary also match the joined word ("digitaliserings strategi" → "digitaliseringsstrategi");
   a query word not in the vocabulary that splits into two vocabulary words matches those (the reverse).
+
+With ``fold`` on, a query word typed without the marks (å as a, ø as o, æ as a or e: "radet", "born",
+"ovelsen", "suverenitet") that the vocabulary does not hold matches the words it is spelled as, fully:
+it is that word, typed on a keyboard without æ/ø/å (``Bm25.unmarked``).
 """
 
 from __future__ import annotations
@@ -78,6 +82,26 @@ def _stemmer():  # type: ignore[no-untyped-def]
 def fold(text: str) -> str:
     """æ/ø/å (and ä/ö) as the ASCII digraphs ae/oe/aa; lower-cased text in, lower-cased text out."""
     return text.translate(_FOLD)
+
+
+# How each folded letter may be typed on a keyboard without æ/ø/å: å as a, ø as o, æ as a or e.
+_UNMARKED = {"aa": ("a",), "oe": ("o",), "ae": ("a", "e")}
+_DIGRAPH = re.compile("aa|oe|ae")
+
+
+def unmarked_spellings(term: str) -> set[str]:
+    """The ways a folded term may be typed without the marks: "raad" -> {"rad"}, "laert" -> {"lart", "lert"}.
+    Each digraph is kept or typed plainly, so a word with both kinds of letter ("moedeoevelse") is found
+    whichever of them lost its mark; the term itself is left out."""
+    spellings = [""]
+    pos = 0
+    for m in _DIGRAPH.finditer(term):
+        between = term[pos:m.start()]
+        spellings = [f"{s}{between}{alt}" for s in spellings for alt in (m.group(0), *_UNMARKED[m.group(0)])]
+        pos = m.end()
+        if len(spellings) > 64:  # a long run of digraphs: the plain spellings of the first ones only
+            break
+    return {f"{s}{term[pos:]}" for s in spellings} - {term}
 
 
 def _lowered(text: str, folded: bool) -> Iterator[tuple[str, bool]]:
@@ -188,6 +212,7 @@ class Bm25:
         self.options = options
         self._model = bm25s.BM25(k1=k1, b=b)
         self._vocab_list: list[str] | None = None
+        self._unmarked: dict[str, tuple[str, ...]] | None = None
         if not texts:
             return  # an empty index (nothing committed yet) finds nothing
         corpus = [tokenize(t, options.fold) or ["\x00empty"] for t in texts]
@@ -208,6 +233,7 @@ class Bm25:
         bm25.size = size
         bm25.options = options
         bm25._vocab_list = None
+        bm25._unmarked = None
         bm25._model = SavedScores(folder)  # type: ignore[assignment]
         return bm25
 
@@ -258,6 +284,8 @@ class Bm25:
         opts = self.options
         if tok in self.vocab:
             return [(tok, 1.0)]
+        if spelled := self.unmarked(tok):
+            return [(t, 1.0) for t in spelled]
         if opts.compound:
             parts = [(t, opts.compound_weight) for pair in _splits(tok, self.vocab) for t in pair]
             if parts:
@@ -265,6 +293,20 @@ class Bm25:
         if opts.fuzzy:
             return [(term, opts.fuzzy_weight / dist) for term, dist in self._nearest(tok)]
         return []
+
+    def unmarked(self, tok: str) -> tuple[str, ...]:
+        """The vocabulary terms that ``tok`` (not in the vocabulary) is, typed without æ/ø/å's marks; only
+        in a folded index, where the marked letters are digraphs that a plain letter can stand for."""
+        if not self.options.fold or not self.size or tok in self.vocab or _WHOLE.fullmatch(tok):
+            return ()
+        if self._unmarked is None:
+            spelled: dict[str, list[str]] = {}
+            for term in self.vocab:
+                if _DIGRAPH.search(term):
+                    for plain in unmarked_spellings(term):
+                        spelled.setdefault(plain, []).append(term)
+            self._unmarked = {plain: tuple(terms) for plain, terms in spelled.items()}
+        return self._unmarked.get(tok, ())
 
     def _nearest(self, term: str) -> list[tuple[str, int]]:
         """Vocabulary terms within the fuzzy distance of ``term``, nearest first (at most three)."""

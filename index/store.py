@@ -792,7 +792,8 @@ class Index:
                 continue
             matches = bm25.token_matches(tok) if bm25.size else []
             dfs = [bm25.doc_freq(t) for t, _ in matches]
-            exact = bool(matches) and matches[0][0] == tok
+            # A word typed without æ/ø/å's marks ("radet") is the word it is spelled as: an exact match.
+            exact = bool(matches) and (matches[0][0] == tok or bool(bm25.unmarked(tok)))
             # A word the index holds counts fully; a compound read from two other words or a fuzzy
             # neighbour is weaker evidence that the index speaks of it ("grundskyld" is not "grund").
             match = 1.0 if exact else 0.5 * max((w for _, w in matches), default=0.0)

@@ -129,7 +129,7 @@ def test_group_best_keeps_the_best_passage_per_group() -> None:
 # --------------------------------------------------------------------------- forgiving matches
 
 from index.fuse import AdaptiveFusion, QueryFeatures, adaptive_weight  # noqa: E402
-from index.lexical import LexicalOptions, fold, fuzzy_distance, query_features  # noqa: E402
+from index.lexical import LexicalOptions, fold, fuzzy_distance, query_features, unmarked_spellings  # noqa: E402
 
 OFF = LexicalOptions(fold=False, fuzzy=False, compound=False)
 DOCS = [
@@ -155,6 +155,26 @@ def test_folded_bm25_finds_either_spelling_and_the_unfolded_one_does_not() -> No
     assert plain.search("aeldreomraadet", 2) == [] and plain.search("maaltal", 2) == []
     # Same document, same score: folding changes the spelling, not the statistics.
     assert folded.search("ældreområdet", 1) == folded.search("aeldreomraadet", 1)
+
+
+def test_unmarked_spellings_of_a_folded_term() -> None:
+    assert unmarked_spellings("raad") == {"rad"}  # rådet typed as "radet"
+    assert unmarked_spellings("laert") == {"lart", "lert"}  # æ typed as a or e
+    assert unmarked_spellings("oevels") == {"ovels"}
+    # Each marked letter may lose its mark on its own: møde-øvelse typed three ways.
+    assert unmarked_spellings("moedeoevels") == {"modeovels", "moedeovels", "modeoevels"}
+    assert unmarked_spellings("open") == set()
+
+
+def test_a_word_typed_without_the_marks_is_the_word_in_a_folded_index() -> None:
+    folded = Bm25(DOCS, options=replace(OFF, fold=True))
+    # "aldreomradet" (æ and å without marks), "kobenhavn", "maltal": each is its word, fully.
+    assert folded.query_terms("aldreomradet") == [("aeldreomraad", 1.0)]
+    assert folded.search("kobenhavn", 1) == folded.search("København", 1)
+    assert folded.search("maltal", 1) == folded.search("måltal", 1)
+    # A word the vocabulary holds as it is stays itself; without folding nothing is read into it.
+    assert folded.unmarked("sprogmodel") == () and folded.unmarked("SAG-2025-03105".lower()) == ()
+    assert Bm25(DOCS, options=OFF).unmarked("kobenhavn") == ()
 
 
 def test_fuzzy_distance_grows_with_the_word() -> None:
