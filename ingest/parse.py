@@ -93,9 +93,10 @@ def parse_meeting(
     doc: RawDocument, council: str | None = None, meeting_date: date | None = None
 ) -> Meeting:
     """Parse a document's text into a Meeting; ``council``/``meeting_date`` fill what the text lacks."""
-    # An HTML reader writes a blank line between blocks: every one is a real paragraph break, however
-    # regular (the double-spacing of PDF text must not be guessed there).
-    lines = clean_lines(doc.text, blank_lines_are_breaks=doc.format == "html")
+    # The HTML and Word readers write a blank line after every block or paragraph: each is a real paragraph
+    # break, however regular (the double-spacing of PDF text must not be guessed there). Guessed for a Word
+    # file, every break went, and a list's last line ran into the paragraph after it.
+    lines = clean_lines(doc.text, blank_lines_are_breaks=doc.format in ("html", "docx"))
     candidates = _find_headers(lines)
     if not candidates:
         raise NotMinutes("ingen dagsordenspunkter fundet – er det et referat?")

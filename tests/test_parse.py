@@ -427,3 +427,18 @@ def test_parse_never_invents_text() -> None:
     words = set(re.findall(r"\w+", text))
     for it in parse_text(text).items:
         assert set(re.findall(r"\w+", it.text + " " + it.title)) <= words
+
+
+def test_a_word_paragraph_after_a_list_is_its_own_paragraph(tmp_path: Path) -> None:
+    # Word writes each paragraph on its own; read as PDF-style double spacing, every break was dropped and
+    # the list's last line ran into the next paragraph ("… supportaftale FællesIT etablerer …", demo).
+    text = "\n".join([
+        "Referat", "Miljøudvalget", "Mødedato: 14. maj 2025", "",
+        "Punkt 1: Open source i kommunen", "Sagsnr.: 25/0001", "",
+        "Drøftelse", "Anbefalingen indeholder to elementer:",
+        "- nye anskaffelser undersøger open source først", "- fælles support med en kommerciel aftale",
+        "FællesIT etablerer et katalog over løsningerne.", "",
+        "Beslutning", "Godkendt.",
+    ])
+    item = parse_meeting(read_document(write_docx(tmp_path / "m.docx", text))).items[0]
+    assert "- fælles support med en kommerciel aftale\nFællesIT etablerer et katalog over løsningerne." in item.text
