@@ -477,6 +477,16 @@ def test_demo_expected_items_exist() -> None:
             assert _matching_texts("demo", Question(q.question, q.kind, (e,))), f"no item matches {e} for {q.question!r}"
 
 
+def test_demo_probe_points_at_demo_items_and_is_all_test() -> None:
+    # The demo probe (held out, never used to choose anything) is measured on the demo index.
+    probe = load_questions(REPO / "eval" / "questions" / "probe-demo.jsonl")
+    assert len(probe) >= 20 and {q.split for q in probe} == {"test"}
+    for q in probe:
+        for e in q.expected:
+            assert _matching_texts("demo", Question(q.question, q.kind, (e,))), f"no item matches {e} for {q.question!r}"
+    assert sum(not q.expected for q in probe) >= 10 and sum(bool(q.expected) for q in probe) >= 10
+
+
 def _sets_available() -> list[str]:
     return [name for name in sorted(SETS) if name == "demo" or (KL.exists() and TU.exists())]
 
