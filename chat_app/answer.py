@@ -125,6 +125,32 @@ FIRST_QUESTION = re.compile(
     r"rais\w*|consider\w*|address\w*|debat\w*)\b|\bwhen did\b.*\bfirst\b",
     re.I,
 )
+# "Hvad mente rådet om open source?": what the council (or committee) thought, said or decided. Its items from
+# several meetings come newest first, the current position marked: in order of relevance, a superseded
+# position could lead ("ikke kan anbefales" from 2024 above the 2026 decision to make open source the default).
+POSITION_VERB = re.compile(
+    r"\b(?:mente|mener|ment|sagde|sagt|siger|besluttede|besluttet|beslutter|anbefalede|anbefalet|anbefaler|"
+    r"konkluderede|vurderede|holdning\w*|synspunkt\w*|standpunkt\w*|think|thought|thinks|say|said|says|"
+    r"decided?|decides|recommend\w*|conclude[ds]?|position|view)\b",
+    re.I,
+)
+POSITION_SUBJECT = re.compile(r"\b(?:råd(?:et|ets)|udvalg(?:et|ets)|byråd(?:et|ets)|council|committee)\b", re.I)
+# "Hvad er status på AI-assistenten?": the newest state is the answer, so an item from a later meeting is cited
+# within the change spread (the evaluation a year later), and the items come newest first.
+STATUS_QUESTION = re.compile(
+    r"\bstatus (?:på|for)\b|\bhvor langt\b|\bhvordan går det\b|\bhvordan står det til\b|\b(?:current )?status of\b|"
+    r"\bhow far\b",
+    re.I,
+)
+NEWEST_FIRST = True
+
+
+def newest_first(question: str) -> bool:
+    """Whether the question asks for the council's position or a status: its meetings then come newest first."""
+    return bool(STATUS_QUESTION.search(question)
+                or (POSITION_VERB.search(question) and POSITION_SUBJECT.search(question)))
+
+
 # Words that ask, not what is asked about: a question is not off-topic for using them.
 QUESTION_WORDS = (
     "mente mener sagde siger synes tænkte fortæl beskriv forklar opsummer gerne vide ved kan giv "
@@ -427,10 +453,12 @@ def _shown(quote: str) -> str:
 
 
 def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
-               support: Support | None = None, asked: Sequence[Role] = (), oldest_first: bool = False) -> Answer:
+               support: Support | None = None, asked: Sequence[Role] = (), oldest_first: bool = False,
+               latest: bool = False, status: bool = False) -> Answer:
     """The council's position per item, verbatim and cited; further items named, not quoted.
 
-    A question about change gets the items newest first, one about the first time oldest first.
+    A question about change gets the items newest first, one about the first time oldest first. One about the
+    council's position (``latest``) or a status gets them newest first too when they span several meetings.
 
     A part the question asks for (``asked``: the decision, the proposal, the earlier steps) adds its best
     sentence: the decision and the proposal first, the history after the positions. A list line of the best
@@ -441,14 +469,25 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
     if oldest_first:  # the first time leads; undated meetings cannot be placed and come last
         order.sort(key=lambda i: (hits[i].chunk.meeting_date is None, hits[i].chunk.meeting_date or date.min))
         change = False
-    elif change:  # newest first: the current position leads, how it got there follows
-        order.sort(key=lambda i: (hits[i].chunk.meeting_date is not None, hits[i].chunk.meeting_date), reverse=True)
+    # Newest first only when the items span several dated meetings: one meeting has no order to tell.
+    meetings = {(h.chunk.council, h.chunk.meeting_date) for h in hits[:SHOWN] if h.chunk.meeting_date}
+    newest = not oldest_first and (change or latest or status) and len(meetings) > 1
+    if newest:  # the current position leads, how it got there follows; undated meetings come last
+        def by_date(i: int) -> tuple[bool, date | None]:
+            return hits[i].chunk.meeting_date is not None, hits[i].chunk.meeting_date
+
+        # A change question orders every item; a position or status question only the items it quotes, so
+        # the most relevant stay quoted and the rest are named after them.
+        cut = len(order) if change else SHOWN
+        order = sorted(order[:cut], key=by_date, reverse=True) + order[cut:]
     cites: list[Citation] = []
     lines: list[str] = []
     if oldest_first:
         lines += ["Sådan har rådet behandlet emnet i de indlæste referater (ældste først):", ""]
-    elif change:
+    elif newest and change:
         lines += ["Sådan har rådets behandling af emnet udviklet sig (nyeste først):", ""]
+    elif newest:
+        lines += [f"Punkterne er fra {len(meetings)} møder, det nyeste først:", ""]
     more: list[str] = []
     for n, i in enumerate(order, start=1):
         # Nothing worth quoting by itself ("Beslutninger: Ingen bemærkninger."): the best sentence still beats the
@@ -490,7 +529,8 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
             more.append(f"pkt. {cite.section} \"{cite.title}\" ({_date_label(cite.meeting_date)}) [{n}]")
             continue
         mark = (" – første gang i de indlæste referater" if oldest_first and n == 1 and cite.meeting_date
-                else " – seneste holdning" if change and n == 1 else "")
+                else "" if not newest or n > 1 or not cite.meeting_date
+                else " – seneste status" if status and not change else " – seneste holdning")
         lines.append(f"{_where_label(cite)}{mark}:")
         for s in chosen:
             lines.append(f"- {label_of(s)}: »{_shown(s.text)}« [{n}]")
@@ -775,6 +815,8 @@ def _stream(index: Index, question: str, generator: Generator | None, where: Whe
         where = replace(where, council=council)  # "Hvad med udvalget?" after a question about the council
     first = bool(FIRST_QUESTION.search(question))
     change = bool(CHANGE_QUESTION.search(question)) or (PERIOD_IS_TIME and span is not None and not undated)
+    status = NEWEST_FIRST and bool(STATUS_QUESTION.search(question))
+    latest = NEWEST_FIRST and newest_first(question)
     hits = index.search(query, k=k, where=where, today=today, periods=False)
     named = index.asked_case(question)  # "sag-2025-3105" is the index's SAG-2025-03105
     case = where.case_number or (named.number if named else None)
@@ -828,13 +870,17 @@ def _stream(index: Index, question: str, generator: Generator | None, where: Whe
         return
     best = hits[0].similarity
     spread = CHANGE_SPREAD if change else SPREAD
-    good = [h for h in hits if support.direct or h.similarity >= best - spread or h.rank == 1][:MAX_ITEMS]
+    newer = hits[0].chunk.meeting_date
+    # A status question also cites a little less similar item from a later meeting: the newer state.
+    good = [h for h in hits if support.direct or h.similarity >= best - spread or h.rank == 1
+            or (status and newer and h.chunk.meeting_date and h.chunk.meeting_date > newer
+                and h.similarity >= best - CHANGE_SPREAD)][:MAX_ITEMS]
     asked = asked_roles(question, change)
     if ANNOUNCED_LISTS and good:
         cache[_key(good[0])] = with_announced_lists(index, query, good[0], _scored_for(index, query, good[:1], cache)[0])
 
     def extract() -> Answer:
-        return extractive(good, _scored_for(index, query, good, cache), change, support, asked, first)
+        return extractive(good, _scored_for(index, query, good, cache), change, support, asked, first, latest, status)
 
     if generator is None:
         yield _in_period(extract(), span)

@@ -12,6 +12,7 @@ Kind = Literal[
     "fact", "paraphrase", "english", "case_number", "change", "unanswerable",
     "person", "typo", "folded", "part", "nuance",
     "off_domain", "near_domain", "missing_ref", "meeting", "period", "attendance", "first",
+    "position",
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 # Kinds whose questions the minutes do not answer: the right answer is a refusal, and

@@ -36,6 +36,7 @@ KIND_LABELS: dict[str, str] = {
     "period": "tidsrum",
     "attendance": "deltagere",
     "first": "første gang",
+    "position": "holdning",
 }
 MODE_LABELS: dict[str, str] = {"dense": "semantisk (dense)", "lexical": "ord (BM25)", "hybrid": "hybrid"}
 
@@ -79,6 +80,8 @@ class AnswerFigures:
     n_period: int = 0
     first_source: float = float("nan")  # "first" questions: the answer's first source is the earliest item
     n_first: int = 0
+    newest_source: float = float("nan")  # "position" questions: the answer's first source is the newest item
+    n_newest: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ def to_json(result: EvalResult) -> dict[str, Any]:
             "n_period": result.answers.n_period,
             "first_source": _num(result.answers.first_source),
             "n_first": result.answers.n_first,
+            "newest_source": _num(result.answers.newest_source),
+            "n_newest": result.answers.n_newest,
         },
     }
 
@@ -238,6 +243,8 @@ def _markdown(result: EvalResult, charts: dict[str, str]) -> str:
               if a.n_period else []),
             *([f"| første gang: svar, hvis første kilde er det første punkt om emnet ({a.n_first}) | "
                f"{fmt_share(a.first_source)} |"] if a.n_first else []),
+            *([f"| holdning: svar, hvis første kilde er det nyeste punkt om emnet ({a.n_newest}) | "
+               f"{fmt_share(a.newest_source)} |"] if a.n_newest else []),
             f"| svartid, median | {fmt(a.latency_p50_s, 1)} s |",
             f"| svartid, 95-percentil | {fmt(a.latency_p95_s, 1)} s |",
         ]
@@ -353,6 +360,9 @@ def split_markdown(results: dict[str, EvalResult]) -> str:
         if any(a.n_first for a in ans):
             lines.append("| første gang: første kilde er det første punkt | "
                          + " | ".join(f"{fmt_share(a.first_source)} ({a.n_first})" for a in ans) + " |")
+        if any(a.n_newest for a in ans):
+            lines.append("| holdning: første kilde er det nyeste punkt | "
+                         + " | ".join(f"{fmt_share(a.newest_source)} ({a.n_newest})" for a in ans) + " |")
         for kind in sorted({k for a in ans for k in a.answer_recall_per_kind}):
             lines.append(f"| fakta i svar: {KIND_LABELS.get(kind, kind)} | "
                          + " | ".join(fmt_share(a.answer_recall_per_kind.get(kind, float("nan"))) for a in ans) + " |")

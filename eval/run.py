@@ -109,6 +109,7 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
     refusal: dict[str, list[bool]] = {}
     in_period: list[bool] = []
     first: list[bool] = []
+    newest: list[bool] = []
     for q in questions:
         start = time.perf_counter()
         answer = answer_question(index, q.question)
@@ -124,10 +125,13 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
             refused_ans += answer.refused
             if q.period is not None and not answer.refused:
                 in_period.append(all(q.in_period(c.meeting_date) for c in answer.citations))
-            if q.kind == "first":  # ``expected`` is the earliest item on the topic; the answer must lead with it
+            if q.kind in ("first", "position"):
+                # ``expected`` is the earliest item on the topic (first) or the newest (the council's position
+                # now); the answer must lead with it.
                 lead = answer.citations[0] if answer.citations and not answer.refused else None
-                first.append(lead is not None and relevant(q, ItemRef(lead.council, lead.meeting_date, lead.section,
-                                                                      lead.case_number, lead.source)))
+                (first if q.kind == "first" else newest).append(
+                    lead is not None and relevant(q, ItemRef(lead.council, lead.meeting_date, lead.section,
+                                                             lead.case_number, lead.source)))
             facts = q.must_contain
             if facts:
                 recall.setdefault(q.kind, []).append(
@@ -149,6 +153,8 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
         n_period=len(in_period),
         first_source=sum(first) / len(first) if first else float("nan"),
         n_first=len(first),
+        newest_source=sum(newest) / len(newest) if newest else float("nan"),
+        n_newest=len(newest),
     )
 
 

@@ -563,3 +563,31 @@ def test_a_danish_word_for_an_abbreviation_is_quoted_as_what_the_minutes_use_it_
     check(demo_index, a)
     assert a.answer.startswith("Referaterne bruger DPIA om »konsekvensanalyse« [1].")
     assert (str(a.citations[0].meeting_date), a.citations[0].section) == ("2024-03-12", "2.3")
+
+
+@pytest.mark.parametrize(("question", "latest"), [
+    ("Hvad mente rådet om open source?", True),
+    ("What did the council decide about the API standard?", True),
+    ("Hvad er rådets holdning til cloud?", True),
+    ("Hvad er status på AI-assistenten?", True),
+    ("Hvad sagde Bo Fristed om GovTech?", False),  # a person's words, not the council's position
+    ("Hvor mange kommuner deltog i piloten?", False),
+])
+def test_position_and_status_questions_are_told(question: str, latest: bool) -> None:
+    from chat_app.answer import newest_first
+
+    assert newest_first(question) is latest
+
+
+@needs_real
+def test_the_councils_position_leads_with_its_newest_meeting(demo_index: Index) -> None:
+    # In order of relevance the 2024 position ("ikke kan anbefales") stood above the 2026 decision.
+    for q, mark in (("What did the council decide about open source?", "– seneste holdning"),
+                    ("Hvad er status på AI-assistenten i Borgerservice?", "– seneste status")):
+        a = answer_question(demo_index, q)
+        dates = [c.meeting_date for c in a.citations[:4]]
+        assert len(set(dates)) > 1 and dates == sorted(dates, reverse=True), (q, dates)
+        assert a.answer.startswith(f"Punkterne er fra {len(set(dates))} møder, det nyeste først:"), a.answer
+        assert mark in a.answer.split("\n")[2], a.answer
+    # The status question cites the evaluation a year after the trial, first.
+    assert a.citations[0].title == "Evaluering af AI-assistenten i Borgerservice"

@@ -135,7 +135,7 @@ def test_kinds() -> None:
     assert KINDS == (
         "fact", "paraphrase", "english", "case_number", "change", "unanswerable",
         "person", "typo", "folded", "part", "nuance", "off_domain", "near_domain", "missing_ref", "meeting", "period", "attendance",
-        "first",
+        "first", "position",
     )
     assert MUST_REFUSE_KINDS == {"unanswerable", "off_domain", "near_domain", "missing_ref"}
     assert MUST_REFUSE_KINDS <= set(KINDS)
