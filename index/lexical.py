@@ -85,6 +85,9 @@ def fold(text: str) -> str:
 
 
 # How each folded letter may be typed on a keyboard without æ/ø/å: å as a, ø as o, æ as a or e.
+# Only for words of four letters or more (as stemmed): short ones collide ("do" is English, and "dø" in Danish;
+# "pa", "sa", "ma"), and an English question that shares "do" with the minutes was answered.
+UNMARKED_MIN = 4
 _UNMARKED = {"aa": ("a",), "oe": ("o",), "ae": ("a", "e")}
 _DIGRAPH = re.compile("aa|oe|ae")
 
@@ -297,7 +300,7 @@ class Bm25:
     def unmarked(self, tok: str) -> tuple[str, ...]:
         """The vocabulary terms that ``tok`` (not in the vocabulary) is, typed without æ/ø/å's marks; only
         in a folded index, where the marked letters are digraphs that a plain letter can stand for."""
-        if not self.options.fold or not self.size or tok in self.vocab or _WHOLE.fullmatch(tok):
+        if not self.options.fold or not self.size or len(tok) < UNMARKED_MIN or tok in self.vocab or _WHOLE.fullmatch(tok):
             return ()
         if self._unmarked is None:
             spelled: dict[str, list[str]] = {}

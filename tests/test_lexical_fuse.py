@@ -175,6 +175,8 @@ def test_a_word_typed_without_the_marks_is_the_word_in_a_folded_index() -> None:
     # A word the vocabulary holds as it is stays itself; without folding nothing is read into it.
     assert folded.unmarked("sprogmodel") == () and folded.unmarked("SAG-2025-03105".lower()) == ()
     assert Bm25(DOCS, options=OFF).unmarked("kobenhavn") == ()
+    # Short words are left alone: "do" is English before it is "dø".
+    assert Bm25(["Han skal dø.", "Det er på tide."], options=replace(OFF, fold=True)).unmarked("do") == ()
 
 
 def test_fuzzy_distance_grows_with_the_word() -> None:
