@@ -125,13 +125,15 @@ def answer_figures(index: Index, questions: Sequence[Question]) -> AnswerFigures
             refused_ans += answer.refused
             if q.period is not None and not answer.refused:
                 in_period.append(all(q.in_period(c.meeting_date) for c in answer.citations))
-            if q.kind in ("first", "position"):
-                # ``expected`` is the earliest item on the topic (first) or the newest (the council's position
-                # now); the answer must lead with it.
-                lead = answer.citations[0] if answer.citations and not answer.refused else None
-                (first if q.kind == "first" else newest).append(
-                    lead is not None and relevant(q, ItemRef(lead.council, lead.meeting_date, lead.section,
-                                                             lead.case_number, lead.source)))
+            lead = answer.citations[0] if answer.citations and not answer.refused else None
+            if q.kind == "first":  # ``expected`` is the earliest item on the topic; the answer must lead with it
+                first.append(lead is not None and relevant(q, ItemRef(lead.council, lead.meeting_date, lead.section,
+                                                                      lead.case_number, lead.source)))
+            if q.kind == "position":  # ``expected`` is the topic's items; the newest (the position now) must lead
+                now = max(q.expected, key=lambda e: e.meeting_date or date.min)
+                newest.append(lead is not None and matches(now, council=lead.council, meeting_date=lead.meeting_date,
+                                                           section=lead.section, case_number=lead.case_number,
+                                                           source=lead.source))
             facts = q.must_contain
             if facts:
                 recall.setdefault(q.kind, []).append(
