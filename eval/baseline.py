@@ -57,8 +57,8 @@ class Baseline:
 
 def build_baseline(index: Index) -> Baseline:
     """The baseline over the items of ``index``, embedded with the index's own model."""
-    import bm25s
-    import Stemmer
+    import bm25s  # type: ignore[import-untyped]
+    import Stemmer  # type: ignore[import-not-found]
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     assert index.embedder is not None, "the baseline needs the index's embedding model"
