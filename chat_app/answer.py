@@ -458,7 +458,8 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
     """The council's position per item, verbatim and cited; further items named, not quoted.
 
     A question about change gets the items newest first, one about the first time oldest first. One about the
-    council's position (``latest``) or a status gets them newest first too when they span several meetings.
+    council's position or a status (``latest``; ``status`` marks the latter) gets them newest first too when
+    they span several meetings.
 
     A part the question asks for (``asked``: the decision, the proposal, the earlier steps) adds its best
     sentence: the decision and the proposal first, the history after the positions. A list line of the best
@@ -471,7 +472,7 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
         change = False
     # Newest first only when the items span several dated meetings: one meeting has no order to tell.
     meetings = {(h.chunk.council, h.chunk.meeting_date) for h in hits[:SHOWN] if h.chunk.meeting_date}
-    newest = not oldest_first and (change or latest or status) and len(meetings) > 1
+    newest = not oldest_first and (change or latest) and len(meetings) > 1
     if newest:  # the current position leads, how it got there follows; undated meetings come last
         def by_date(i: int) -> tuple[bool, date | None]:
             return hits[i].chunk.meeting_date is not None, hits[i].chunk.meeting_date
@@ -815,8 +816,8 @@ def _stream(index: Index, question: str, generator: Generator | None, where: Whe
         where = replace(where, council=council)  # "Hvad med udvalget?" after a question about the council
     first = bool(FIRST_QUESTION.search(question))
     change = bool(CHANGE_QUESTION.search(question)) or (PERIOD_IS_TIME and span is not None and not undated)
-    status = NEWEST_FIRST and bool(STATUS_QUESTION.search(question))
-    latest = NEWEST_FIRST and newest_first(question)
+    latest = NEWEST_FIRST and newest_first(question)  # a position or a status: newest meeting first
+    status = latest and bool(STATUS_QUESTION.search(question))
     hits = index.search(query, k=k, where=where, today=today, periods=False)
     named = index.asked_case(question)  # "sag-2025-3105" is the index's SAG-2025-03105
     case = where.case_number or (named.number if named else None)
@@ -870,10 +871,10 @@ def _stream(index: Index, question: str, generator: Generator | None, where: Whe
         return
     best = hits[0].similarity
     spread = CHANGE_SPREAD if change else SPREAD
-    newer = hits[0].chunk.meeting_date
+    best_date = hits[0].chunk.meeting_date
     # A status question also cites a little less similar item from a later meeting: the newer state.
     good = [h for h in hits if support.direct or h.similarity >= best - spread or h.rank == 1
-            or (status and newer and h.chunk.meeting_date and h.chunk.meeting_date > newer
+            or (status and best_date and h.chunk.meeting_date and h.chunk.meeting_date > best_date
                 and h.similarity >= best - CHANGE_SPREAD)][:MAX_ITEMS]
     asked = asked_roles(question, change)
     if ANNOUNCED_LISTS and good:

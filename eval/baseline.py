@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.dataset import Question
-from eval.run import ItemRef, relevant, sweep_sets
+from eval.run import ItemRef, item_ref, relevant, sweep_sets
 from index.fuse import reciprocal_rank_fusion
 from index.embed import load_embedder
 from index.store import Index
@@ -103,8 +103,7 @@ def compare(index: Index, questions: Sequence[Question]) -> list[Ranks]:
     for q in questions:
         if q.must_refuse or not q.expected:
             continue
-        ours = [ItemRef(h.chunk.council, h.chunk.meeting_date, h.chunk.section, h.chunk.case_number, h.chunk.source)
-                for h in index.search(q.question, k=10, mode="hybrid")]
+        ours = [item_ref(h) for h in index.search(q.question, k=10, mode="hybrid")]
         out.append(Ranks(q.kind, q.question, first_relevant(q, base.ranked(index, q.question)), first_relevant(q, ours)))
     return out
 

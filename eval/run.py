@@ -41,7 +41,7 @@ def relevant(q: Question, ref: ItemRef) -> bool:
                        case_number=ref.case_number, source=ref.source) for e in q.expected)
 
 
-def _ref(h: Hit) -> ItemRef:
+def item_ref(h: Hit) -> ItemRef:
     c = h.chunk
     return ItemRef(c.council, c.meeting_date, c.section, c.case_number, c.source)
 
@@ -63,7 +63,7 @@ def evaluate(index: Index, questions: Sequence[Question], dataset: str, *, k: in
         per_q: list[tuple[Question, list[bool], list[Hit]]] = []
         for q in questions:
             hits = index.search(q.question, k=k, mode=mode)
-            per_q.append((q, [relevant(q, _ref(h)) for h in hits], hits))
+            per_q.append((q, [relevant(q, item_ref(h)) for h in hits], hits))
         overall = summarize((rel, n_rel[q.question]) for q, rel, _ in per_q)
         kinds = sorted({q.kind for q in questions})
         per_kind = {kind: summarize((rel, n_rel[q.question]) for q, rel, _ in per_q if q.kind == kind) for kind in kinds}
@@ -71,7 +71,7 @@ def evaluate(index: Index, questions: Sequence[Question], dataset: str, *, k: in
         if mode == "hybrid":
             for q, rel, hits in per_q:
                 if n_rel[q.question] and not (rel and rel[0]):
-                    first = _ref(hits[0]).label() if hits else "(intet)"
+                    first = item_ref(hits[0]).label() if hits else "(intet)"
                     found_at = next((i + 1 for i, r in enumerate(rel) if r), None)
                     expected = "; ".join(
                         ", ".join(f"{k}={v}" for k, v in vars(e).items() if v is not None) for e in q.expected
