@@ -223,7 +223,12 @@ class Bm25:
             vocab = {t: 0 for doc in corpus for t in doc}
             parts = {t: [p for pair in _splits(t, vocab) for p in pair] for t in vocab}
             corpus = [doc + [p for t in doc for p in parts[t]] for doc in corpus]
-        self._model.index(corpus, show_progress=False)
+        # The vocabulary in first-seen order: bm25s numbers a token list's terms through a set, so two processes
+        # (string hashing differs per process) saved the same index with different term ids, and a reader that
+        # met one save's vocabulary and another's matrices scored the wrong passages.
+        term_ids: dict[str, int] = {}
+        ids = [[term_ids.setdefault(t, len(term_ids)) for t in doc] for doc in corpus]
+        self._model.index((ids, term_ids), show_progress=False)
 
     def save(self, folder: Path) -> None:
         """Write the index into ``folder`` (bm25s's own format: JSON and .npy files)."""

@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -68,10 +69,12 @@ LEXICAL_OPTIONS = LexicalOptions()
 SENTENCE_CACHE = 20_000  # sentence vectors kept per open index (384 floats each: about 30 MB)
 # Saved BM25 indexes (derived, safe to delete) inside the data directory.
 LEXICAL_DIR = "lexical"
+SAVE_ID = "save.id"
 # 3: the saved folder also holds the passage vectors (vectors.npy) and the chunks (chunks.npy), row for row
 # with rows.json. 4: and the sentence vectors, grouped by item (sentence_vectors.npy, sentence_bounds.npy,
 # row_items.npy). 5: and each passage's hubness (hub.npy). 6: a chunk row says whether it is from an agenda.
-DERIVED_FORMAT = 6
+# 7: each save is named in save.id, which a reader reads first and last (one save's files, never two's).
+DERIVED_FORMAT = 7
 # The dense side scores an item by its best passage plus this much of its best sentence ("title: sentence",
 # one vector each, written at ingest). A question in other words than the item's usually matches one
 # sentence better than a 1,200-character passage. Chosen on the dev halves (eval/variants.py, dense, no
@@ -716,7 +719,8 @@ class Index:
         if loaded is None:
             loaded = self._build_derived(exact)
             if folder is not None and loaded.ids:
-                _save_derived(folder, loaded)
+                _save_derived(folder, loaded, lambda: _load_derived(folder, self.lexical_options,
+                                                                    self.manifest.dimension, exact) is not None)
                 # Memory-mapped from the save, a long-running process does not keep every chunk in memory.
                 loaded = _load_derived(folder, self.lexical_options, self.manifest.dimension, exact) or loaded
         self._derived = (gen, loaded)
@@ -824,34 +828,45 @@ def _hub(passages: np.ndarray, row_items: np.ndarray, sentences: np.ndarray, bou
 
 def _load_derived(folder: Path, options: LexicalOptions, dimension: int, exact: bool) -> Derived | None:
     """A saved BM25 index with (when ``exact``) its vectors and chunks, or None when there is none or it
-    cannot be read (then it is rebuilt). The arrays are memory-mapped, not read."""
+    cannot be read (then it is rebuilt). The arrays are memory-mapped, not read.
+
+    Another process may replace the save while this one reads it, file by file: the save's name is read
+    before and after, and a change means a mix of two saves, which is not returned."""
     try:
-        rows = json.loads((folder / "rows.json").read_text(encoding="utf-8"))
-        ids = rows["ids"]
-        vectors, chunks = None, None
-        if exact:
-            vectors = np.load(folder / "vectors.npy", mmap_mode="r")
-            chunks = SavedChunks(folder)
-            if vectors.shape != (len(ids), dimension) or vectors.dtype != np.float32 or len(chunks) != len(ids):
-                return None
-            row_items = np.load(folder / "row_items.npy", mmap_mode="r")
-            svecs = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
-            bounds = np.load(folder / "sentence_bounds.npy")
-            if row_items.shape != (len(ids),) or svecs.shape[1:] != (dimension,) or int(bounds[-1]) != len(svecs):
-                return None
-            hub = np.load(folder / "hub.npy") if (folder / "hub.npy").exists() else None
-            if hub is not None and hub.shape != (len(ids),):
-                return None
-            return Derived(Bm25.load(folder, len(ids), options), ids, rows["metas"], vectors, chunks,
-                           row_items, svecs, bounds, hub)
-        return Derived(Bm25.load(folder, len(ids), options), ids, rows["metas"], vectors, chunks)
+        save_id = (folder / SAVE_ID).read_text(encoding="utf-8")
+        derived = _read_derived(folder, options, dimension, exact)
+        return derived if (folder / SAVE_ID).read_text(encoding="utf-8") == save_id else None
     except Exception:  # missing, half-deleted by another process, or from another bm25s: rebuild
         return None
 
 
-def _save_derived(folder: Path, derived: Derived) -> None:
+def _read_derived(folder: Path, options: LexicalOptions, dimension: int, exact: bool) -> Derived | None:
+    """The files of one save (``_load_derived`` checks that they are one save's); errors propagate."""
+    rows = json.loads((folder / "rows.json").read_text(encoding="utf-8"))
+    ids = rows["ids"]
+    vectors, chunks = None, None
+    if exact:
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        chunks = SavedChunks(folder)
+        if vectors.shape != (len(ids), dimension) or vectors.dtype != np.float32 or len(chunks) != len(ids):
+            return None
+        row_items = np.load(folder / "row_items.npy", mmap_mode="r")
+        svecs = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
+        bounds = np.load(folder / "sentence_bounds.npy")
+        if row_items.shape != (len(ids),) or svecs.shape[1:] != (dimension,) or int(bounds[-1]) != len(svecs):
+            return None
+        hub = np.load(folder / "hub.npy") if (folder / "hub.npy").exists() else None
+        if hub is not None and hub.shape != (len(ids),):
+            return None
+        return Derived(Bm25.load(folder, len(ids), options), ids, rows["metas"], vectors, chunks,
+                       row_items, svecs, bounds, hub)
+    return Derived(Bm25.load(folder, len(ids), options), ids, rows["metas"], vectors, chunks)
+
+
+def _save_derived(folder: Path, derived: Derived, readable: Callable[[], bool]) -> None:
     """Save next to the index, atomically (rename); older saves go. Best effort: a read-only
-    data directory just means the next process builds BM25 again."""
+    data directory just means the next process builds BM25 again. A save another process made under
+    the same key meanwhile is kept when ``readable`` says it loads; an unreadable one is replaced."""
     tmp: Path | None = None
     try:
         folder.parent.mkdir(exist_ok=True)
@@ -868,10 +883,13 @@ def _save_derived(folder: Path, derived: Derived) -> None:
                     np.save(tmp / "hub.npy", np.asarray(derived.hub, dtype=np.float32))
         (tmp / "rows.json").write_text(json.dumps({"ids": derived.ids, "metas": derived.metas}, ensure_ascii=False),
                                        encoding="utf-8")
+        (tmp / SAVE_ID).write_text(uuid.uuid4().hex, encoding="utf-8")
         try:
             os.rename(tmp, folder)
-        except OSError:  # a save under this key is there: unreadable (this one follows a failed load) or another
-            stale = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))  # process's, as good: replace it
+        except OSError:  # a save under this key is there: another process's, or unreadable (this one followed
+            if readable():  # a failed load): keep the first, replace the second
+                return
+            stale = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
             os.rename(folder, stale / "old")
             os.rename(tmp, folder)
             shutil.rmtree(stale, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from index import store
 from index.build import embedding_text, ingest_file, ingest_files, ingest_paths
 from index.store import HUB_K, HUB_WEIGHT, SENTENCE_WEIGHT, DirLock, Index, IndexBusy, IndexCorrupt, IndexMismatch, NoIndex, open_index
 from index.vector import Where, date_num, from_metadata, to_metadata
@@ -475,6 +477,63 @@ def test_saved_bm25_is_reused_and_follows_every_change(tmp_path: Path, hash_embe
     with open_index(db, None) as ix:
         assert ix.search(new_title, k=1, mode="lexical")[0].chunk.title == new_title
     assert reads == [1, 1] and len(list((db / "lexical").iterdir())) == 1
+
+
+def test_two_processes_save_the_same_bm25_byte_for_byte(tmp_path: Path) -> None:
+    """bm25s numbered a token list's terms through a set, so each process (its own string hashing) saved other
+    term ids; a reader that met one process's vocabulary and another's matrices ranked the wrong passages
+    (CI: a lexical search for madaffald answered with the digitisation strategy)."""
+    texts = write_corpus(tmp_path / "in")
+    script = ("import sys; from pathlib import Path; from index.lexical import Bm25; "
+              "Bm25([p.read_text(encoding='utf-8') for p in sorted(Path(sys.argv[1]).iterdir())]).save(Path(sys.argv[2]))")
+    saved = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}"
+        out.mkdir()
+        subprocess.run([sys.executable, "-c", script, str(texts[0].parent), str(out)], cwd=REPO, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        saved.append({f.name: f.read_bytes() for f in sorted(out.iterdir())})
+    assert len(saved[0]) >= 4 and saved[0] == saved[1]
+    assert json.loads(saved[0]["vocab.index.json"])  # a real vocabulary, not two empty ones
+
+
+def test_a_save_replaced_while_it_is_read_is_not_trusted(tmp_path: Path, hash_embedder: object,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = write_corpus(tmp_path / "in")
+    db = tmp_path / "db"
+    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+        ingest_paths(ix, paths[:2])
+    with open_index(db, None) as ix:
+        first = [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")]
+    (folder,) = (db / "lexical").iterdir()
+    # Another process replaces the save between this one's first and last file: the mix is rebuilt, not used.
+    read = store._read_derived
+    replaced: list[int] = []
+
+    def replaced_meanwhile(*args: Any) -> Any:
+        got = read(*args)
+        replaced.append(1)
+        (folder / store.SAVE_ID).write_text(f"en anden proces' gemte indeks nr. {len(replaced)}")
+        return got
+
+    monkeypatch.setattr(store, "_read_derived", replaced_meanwhile)
+    assert store._load_derived(folder, store.LEXICAL_OPTIONS, hash_embedder.dimension, True) is None  # type: ignore[attr-defined]
+    builds: list[int] = []
+    build = Index._build_derived
+    monkeypatch.setattr(Index, "_build_derived", lambda self, exact: builds.append(1) or build(self, exact))
+    with open_index(db, None) as ix:
+        assert [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")] == first
+    assert builds == [1]
+    monkeypatch.setattr(store, "_read_derived", read)
+    # Two processes that both found no save build one each: the second keeps the first's, which loads.
+    first_save = (folder / store.SAVE_ID).read_text()
+    load = store._load_derived
+    misses = iter([True])
+    monkeypatch.setattr(store, "_load_derived", lambda *a: None if next(misses, False) else load(*a))
+    with open_index(db, None) as ix:
+        assert [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")] == first
+    assert builds == [1, 1] and (folder / store.SAVE_ID).read_text() == first_save
+    assert [p.name for p in (db / "lexical").iterdir()] == [folder.name]
 
 
 def test_bm25_works_when_it_cannot_be_saved(tmp_path: Path, hash_embedder: object) -> None:
