@@ -676,7 +676,7 @@ def attendance_answer(index: Index, question: str, where: Where = Where(), query
             ) if newest_only else ""
     if any(r.names_only for r in chosen[:ATTENDANCE_MEETINGS]):
         note = (f"{note} Listen har kun navnene: indekset er bygget, før Rådgiver gemte deltagerlisten linje for "
-                "linje. Indlæs referaterne igen med `raadgiver ingest STI --rebuild` for hele listen.").strip()
+                "linje. Indlæs referaterne igen med `raadgiver ingest STI` for hele listen.").strip()
     asked = asked_part(question)
     if asked == "who" and person:
         return _who_is(chosen, person, note)

@@ -141,7 +141,8 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
                     if r.status == "fejl":
                         click.echo(f"fejl       {r.path}: {r.message}", err=True)
                     else:
-                        click.echo(f"{r.status:10} {r.path} ({r.items} punkter, {r.chunks} passager)")
+                        click.echo(f"{r.status:10} {r.path} ({r.items} punkter, {r.chunks} passager)"
+                                   + (f" – {r.message}" if r.message else ""))
             total = index.manifest.counts
         click.echo(
             f"I alt: {counts['ny']} nye, {counts['opdateret']} opdaterede, {counts['uændret']} uændrede, "
@@ -270,7 +271,7 @@ def _old_index_note(old: int) -> None:
     """Meetings ingested before sentence vectors rank by their passages alone: say how to give them some."""
     if old:
         click.echo(f"Bemærk: {old} {'møde' if old == 1 else 'møder'} er indlæst før sætningsvektorerne og "
-                   "søges kun på passager. `raadgiver ingest MAPPE --rebuild` bygger indekset forfra med dem.",
+                   "søges kun på passager. `raadgiver ingest MAPPE` læser dem igen og giver dem sætningsvektorer.",
                    err=True)
 
 

@@ -393,7 +393,8 @@ def render_results(results: Sequence[FileResult | tuple[str, str]], meetings: di
         elif r.status == "fejl":
             lines.append(f"fejl       {r.path.name}: {r.message}")
         else:
-            lines.append(f"{r.status:10} {r.path.name} ({r.items} punkter, {r.chunks} passager)")
+            lines.append(f"{r.status:10} {r.path.name} ({r.items} punkter, {r.chunks} passager)"
+                         + (f" – {r.message}" if r.message else ""))
             entry = (meetings or {}).get(str(r.path.resolve()))
             if entry is not None:
                 lines.append("           " + meeting_line(entry, given_date))

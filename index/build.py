@@ -17,10 +17,12 @@ from index.vector import SentenceRow
 from ingest.chunk import chunk_meeting
 from ingest.parse import NotMinutes, parse_meeting
 from ingest.read import MAX_FILE_BYTES, ReadError, read_document
-from ingest.records import Chunk, Meeting
+from ingest.records import Chunk, Meeting, read_with_older_version, reading_hash
 from ingest.sentences import index_sentences
 
 Status = Literal["ny", "uændret", "opdateret", "fejl"]
+# Said of an unchanged file that an earlier Rådgiver read (READING_VERSION): why it was "opdateret".
+REREAD = "uændret fil, læst igen, fordi denne version af Rådgiver læser referater bedre"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class PreparedMeeting:
     path: Path | None = None
     replaces: bool = False
     sentences: tuple[tuple[SentenceRow, str], ...] = ()  # each with the text its vector is made of
+    reread: bool = False  # the same file, read again because an earlier Rådgiver read it (READING_VERSION)
 
 
 def prepare_meeting(index: Index, meeting: Meeting, path: Path | None = None) -> PreparedMeeting:
@@ -117,18 +120,28 @@ def prepare_file(
         if path.stat().st_size > max_bytes:
             raise ReadError(f"filen er for stor ({path.stat().st_size / 1024 / 1024:.0f} MB; grænsen er "
                             f"{max_bytes / 1024 / 1024:.0f} MB)")
-        committed = index.manifest.committed()
-        if committed.get(source) == file_sha256(path):
-            entry = next(m for m in index.manifest.meetings if m.source == source)
+        old = index.manifest.committed().get(source)
+        digest = file_sha256(path)
+        entry = next((m for m in index.manifest.meetings if m.source == source), None)
+        current = old == reading_hash(digest)
+        if entry is not None and current and entry.sentences is not None:
             return FileResult(path, "uændret", items=entry.items, chunks=entry.chunks)
+        # The same bytes read by an earlier Rådgiver (or written before sentence vectors: the same reading
+        # again, whose passages and items are rewritten as they were, under the same ids): read again, as the
+        # same meeting (its council and date as the index has them, perhaps set by `meeting set`), unless this
+        # ingest names them.
+        reread = entry if entry is not None and (current or read_with_older_version(entry.content_hash, digest)) \
+            else None
         doc = read_document(path, max_bytes=max_bytes)
         doc = replace(doc, source=Path(source))
-        meeting = parse_meeting(doc, council=council, meeting_date=meeting_date)
+        meeting = parse_meeting(doc, council=council or (reread.council if reread else None), meeting_date=meeting_date)
+        if reread is not None and meeting_date is None and reread.meeting_date is not None:
+            meeting = replace(meeting, meeting_date=date.fromisoformat(reread.meeting_date))
     except (ReadError, NotMinutes) as exc:
         return FileResult(path, "fejl", str(exc))
     except (OSError, UnicodeError, ValueError, RecursionError) as exc:
         return FileResult(path, "fejl", f"kan ikke læses ({type(exc).__name__}: {exc})")
-    return prepare_meeting(index, meeting, path)
+    return replace(prepare_meeting(index, meeting, path), reread=reread is not None)
 
 
 def ingest_files(
@@ -161,7 +174,8 @@ def ingest_files(
             yield done
         else:
             assert done.path is not None and written is not None
-            yield FileResult(done.path, "opdateret" if done.replaces else "ny", items=written[0], chunks=written[1])
+            yield FileResult(done.path, "opdateret" if done.replaces else "ny", REREAD if done.reread else "",
+                             items=written[0], chunks=written[1])
 
 
 def ingest_file(

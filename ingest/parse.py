@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from ingest.records import AgendaItem, Meeting, Part, RawDocument, RosterLine
+from ingest.records import AgendaItem, Meeting, Part, RawDocument, RosterLine, reading_hash
 
 
 class NotMinutes(Exception):
@@ -120,7 +120,7 @@ def parse_meeting(
         meeting_date=found_date,
         title=_meeting_title(preamble, found_council),
         source=str(doc.source),
-        content_hash=doc.sha256,
+        content_hash=reading_hash(doc.sha256),
         items=tuple(items),
         participants=participants,
         absent=absent,

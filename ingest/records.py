@@ -9,6 +9,24 @@ from typing import Literal
 
 DocFormat = Literal["pdf", "docx", "txt", "html"]
 
+# How a file becomes a meeting's items, passages and sentences (ingest/: read, parse, chunk, sentences).
+# Bump it when a change there changes what a file gives: a meeting's content hash carries the version it
+# was read with, so the next ingest reads every file of an older one again (tests/test_reading.py fails
+# when the demo minutes read differently under an unchanged number).
+# 1: every index from before the number (its content hashes are the files' bare sha256).
+# 2: a Word file's paragraphs are kept as written (a list's last line ran into the next paragraph).
+READING_VERSION = 2
+
+
+def reading_hash(file_sha256: str) -> str:
+    """A meeting's content hash: its file's bytes, as this version of Rådgiver reads them."""
+    return f"{file_sha256}+r{READING_VERSION}"
+
+
+def read_with_older_version(content_hash: str, file_sha256: str) -> bool:
+    """The same file bytes, read by an earlier Rådgiver (bare sha256, or another +r number)."""
+    return content_hash != reading_hash(file_sha256) and content_hash.split("+r")[0] == file_sha256
+
 
 @dataclass(frozen=True)
 class RawDocument:
@@ -63,7 +81,7 @@ class Meeting:
     meeting_date: date | None
     title: str
     source: str  # the file the minutes came from
-    content_hash: str  # sha256 of the file's bytes
+    content_hash: str  # reading_hash(): the file's sha256 and the READING_VERSION that read it
     items: tuple[AgendaItem, ...]
     participants: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()

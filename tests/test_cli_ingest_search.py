@@ -306,8 +306,14 @@ def test_an_index_from_before_sentence_vectors_is_told_how_to_get_them(tmp_path:
         ix.commit(replace(ix.manifest, meetings=tuple(replace(m, sentences=None) for m in ix.manifest.meetings)))
     old = raadgiver("search", "madaffald", "--model", "hash", db=db)
     assert old.returncode == 0 and json.loads(raadgiver("info", db=db).stdout)["meetings"][0].get("sentences") is None
-    assert "3 møder er indlæst før sætningsvektorerne" in old.stderr and "--rebuild" in old.stderr
+    assert "3 møder er indlæst før sætningsvektorerne" in old.stderr and "`raadgiver ingest MAPPE`" in old.stderr
     assert "1. " in old.stdout  # still answers
+    # Doing what it says: the same files are read again, get their sentence vectors, and the note goes.
+    again = raadgiver("ingest", tmp_path / "in", "--model", "hash", db=db)
+    assert again.returncode == 0 and "3 opdaterede, 0 uændrede" in again.stdout, again.stdout
+    after = raadgiver("search", "madaffald", "--model", "hash", db=db)
+    assert after.returncode == 0 and "sætningsvektorerne" not in after.stderr and after.stdout == fresh.stdout
+    assert all(m["sentences"] for m in json.loads(raadgiver("info", db=db).stdout)["meetings"])
 
 
 def test_dates_from_file_name_option_and_cp1252(tmp_path: Path, raadgiver: Raadgiver) -> None:

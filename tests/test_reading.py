@@ -1,0 +1,111 @@
+"""A file read by an earlier Rådgiver is read again by the next ingest (READING_VERSION), as the same meeting."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from index.build import REREAD, meeting_sentences
+from index.store import open_index
+from ingest.chunk import ChunkSettings, chunk_meeting
+from ingest.parse import parse_meeting
+from ingest.read import read_document
+from ingest.records import READING_VERSION, read_with_older_version, reading_hash
+from tests.conftest import REPO, Raadgiver
+
+DEMO = sorted((REPO / "demo" / "minutes").glob("*.txt"))
+
+# What the demo minutes read as (items, passages and sentences), per READING_VERSION. A change to ingest/
+# that reads them differently fails here until READING_VERSION is bumped and its fingerprint added: an
+# index built by the earlier code then reads its files again instead of keeping the old reading.
+FINGERPRINTS = {
+    2: "4b9fa848f5eedd5f437e9bb63fe7e6b169ef3a72966137a2714836e7bbcf70e2",
+}
+
+
+def reading_of(path: Path) -> dict[str, Any]:
+    meeting = parse_meeting(read_document(path))
+    return {
+        "meeting": [meeting.council, str(meeting.meeting_date), meeting.title, list(meeting.participants),
+                    list(meeting.absent), [[r.group, r.text, r.absent] for r in meeting.roster]],
+        "items": [[it.section, it.title, it.case_number, list(it.responsible), it.closed, it.text,
+                   [[p.heading, p.text] for p in it.parts]] for it in meeting.items],
+        "passages": [[c.section, c.passage, c.text] for c in chunk_meeting(meeting, ChunkSettings())],
+        "sentences": [text for _, text in meeting_sentences(meeting)],
+    }
+
+
+def test_the_demo_minutes_read_as_this_reading_version_says() -> None:
+    assert len(DEMO) >= 5
+    got = hashlib.sha256(json.dumps([reading_of(p) for p in DEMO], ensure_ascii=False).encode()).hexdigest()
+    assert FINGERPRINTS.get(READING_VERSION) == got, (
+        f"ingest/ reads the demo minutes differently from READING_VERSION {READING_VERSION}'s fingerprint: bump "
+        f"READING_VERSION in ingest/records.py (so indexes read their files again) and add {got!r} for it here")
+
+
+def test_a_file_read_by_an_earlier_version_is_read_again_as_the_same_meeting(
+        tmp_path: Path, hash_embedder: object, raadgiver: Raadgiver) -> None:
+    db = tmp_path / "db"
+    paths = DEMO[:2]
+    first, other = (str(p.resolve()) for p in paths)
+    # An index from an earlier Rådgiver, whose user gave the first meeting another council and date: built in
+    # another process (chromadb keeps an opened store's state per process, and the CLI below writes to it).
+    script = f"""
+import sys
+from datetime import date
+from pathlib import Path
+import ingest.records
+from index.build import ingest_files
+from index.embed import HashEmbedder
+from index.store import open_index
+ingest.records.READING_VERSION = {READING_VERSION - 1}
+with open_index(Path(sys.argv[1]), HashEmbedder(), create=True, write=True) as ix:
+    assert [r.status for r in ingest_files(ix, [Path(p) for p in sys.argv[2:]])] == ["ny", "ny"]
+    ix.set_meeting(sys.argv[2], council="Mit eget udvalg", meeting_date=date(2020, 2, 2))
+"""
+    subprocess.run([sys.executable, "-c", script, str(db), first, other], cwd=REPO, check=True)
+    old = {m["source"]: m for m in json.loads((db / "manifest.json").read_text(encoding="utf-8"))["meetings"]}
+    old_hashes = {source: m["content_hash"] for source, m in old.items()}
+    assert set(old_hashes) == {first, other}
+    assert all(h.endswith(f"+r{READING_VERSION - 1}") for h in old_hashes.values())
+
+    # Through the CLI, as a user runs it after an upgrade: both files read again, and said why.
+    r = raadgiver("ingest", *paths, "--model", "hash", db=db)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("opdateret ") == 2 and r.stdout.count(REREAD) == 2, r.stdout
+    assert "2 opdaterede, 0 uændrede" in r.stdout
+
+    with open_index(db, hash_embedder) as ix:  # type: ignore[arg-type]
+        committed = ix.manifest.committed()
+        assert committed == {s: reading_hash(hashlib.sha256(Path(s).read_bytes()).hexdigest()) for s in old_hashes}
+        entries = {m.source: m for m in ix.manifest.meetings}
+        # The same meetings: what the user set stays, what the text says of the other one too.
+        assert (entries[first].council, entries[first].meeting_date) == ("Mit eget udvalg", "2020-02-02")
+        assert (entries[other].council, entries[other].meeting_date) == (old[other]["council"],
+                                                                         old[other]["meeting_date"])
+        # Nothing of the earlier reading is left in the store, and the new one is what a search finds.
+        chunks = list(ix.store.get_chunks())
+        assert chunks and {c.content_hash for c in chunks} == set(committed.values())
+        assert {i.content_hash for i in ix.store.get_items()} == set(committed.values())
+        assert {row.content_hash for row, _ in ix.store.get_sentences()} == set(committed.values())
+        title = parse_meeting(read_document(paths[0])).items[1].title
+        hit = ix.search(title, k=1, mode="lexical")[0]
+        assert (hit.chunk.title, hit.chunk.council, hit.chunk.meeting_date) == (title, "Mit eget udvalg",
+                                                                                date(2020, 2, 2))
+
+    # Read once: the next ingest finds them unchanged and embeds nothing.
+    again = raadgiver("ingest", *paths, "--model", "hash", db=db)
+    assert again.returncode == 0 and "0 opdaterede, 2 uændrede" in again.stdout and REREAD not in again.stdout
+
+
+def test_an_earlier_reading_is_told_from_a_changed_file() -> None:
+    sha = hashlib.sha256(b"referat").hexdigest()
+    assert read_with_older_version(sha, sha)  # an index from before READING_VERSION: the bare sha256
+    assert read_with_older_version(f"{sha}+r1", sha)
+    assert not read_with_older_version(reading_hash(sha), sha)  # read by this version: unchanged
+    assert not read_with_older_version(reading_hash(hashlib.sha256(b"andet").hexdigest()), sha)  # another file
