@@ -123,33 +123,65 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
         db_dir = _db(db)
         if rebuild and chroma_url is None and (db_dir / "chroma").exists():
             _rebuild(db_dir)
-        embedder = _embedder(model, engine=engine)
         files = expand_paths(paths)
         if not files:
             click.echo("Fejl: ingen filer fundet i de angivne stier.", err=True)
             sys.exit(1)
         counts = {"ny": 0, "uændret": 0, "opdateret": 0, "fejl": 0}
-        with open_index(db_dir if chroma_url is None else db_dir, embedder, chroma_url=chroma_url,
-                        create=True, write=True) as index:
-            show_bar = len(files) > 3 and sys.stderr.isatty()
-            results = ingest_files(index, files, council=council, meeting_date=meeting_date,
-                                   batch_passages=embed_batch)
-            with click.progressbar(results, length=len(files), label="Indlæser", file=sys.stderr,
-                                   hidden=not show_bar) as bar:
-                for r in bar:
-                    counts[r.status] += 1
-                    if r.status == "fejl":
-                        click.echo(f"fejl       {r.path}: {r.message}", err=True)
-                    else:
-                        click.echo(f"{r.status:10} {r.path} ({r.items} punkter, {r.chunks} passager)"
-                                   + (f" – {r.message}" if r.message else ""))
-            total = index.manifest.counts
+
+        def report(r: Any) -> None:
+            counts[r.status] += 1
+            if r.status == "fejl":
+                click.echo(f"fejl       {r.path}: {r.message}", err=True)
+            else:
+                click.echo(f"{r.status:10} {r.path} ({r.items} punkter, {r.chunks} passager)"
+                           + (f" – {r.message}" if r.message else ""))
+
+        nothing_new = None if rebuild or chroma_url is not None or council or meeting_date else \
+            _nothing_to_ingest(db_dir, files, model, engine)
+        if nothing_new is not None:  # a folder synced again: answered without loading the model (~6 s)
+            unchanged, total = nothing_new
+            for r in unchanged:
+                report(r)
+        else:
+            embedder = _embedder(model, engine=engine)
+            with open_index(db_dir if chroma_url is None else db_dir, embedder, chroma_url=chroma_url,
+                            create=True, write=True) as index:
+                show_bar = len(files) > 3 and sys.stderr.isatty()
+                results = ingest_files(index, files, council=council, meeting_date=meeting_date,
+                                       batch_passages=embed_batch)
+                with click.progressbar(results, length=len(files), label="Indlæser", file=sys.stderr,
+                                       hidden=not show_bar) as bar:
+                    for r in bar:
+                        report(r)
+                total = index.manifest.counts
         click.echo(
             f"I alt: {counts['ny']} nye, {counts['opdateret']} opdaterede, {counts['uændret']} uændrede, "
             f"{counts['fejl']} med fejl. Indekset har nu {total.get('meetings', 0)} møder, "
             f"{total.get('items', 0)} punkter og {total.get('chunks', 0)} passager."
         )
         sys.exit(1 if counts["fejl"] else 0)
+
+
+def _nothing_to_ingest(db_dir: Path, files: list[Path], model: str | None,
+                       engine: str) -> tuple[list[Any], dict[str, int]] | None:
+    """Every file already in the index as it is, read by this version, with the model asked for: their
+    results and the index's counts. None when anything is to do (or to refuse: the full path says it)."""
+    from index.build import all_unchanged
+    from index.embed import embedder_name, vector_family
+    from index.store import open_index, require_index
+
+    try:
+        require_index(db_dir)
+    except Exception:
+        return None
+    with open_index(db_dir, None) as index:
+        manifest = index.manifest
+        same_model = embedder_name(model) == manifest.embedding_model
+        if not same_model or (engine != "auto" and vector_family(engine) != vector_family(manifest.engine)):
+            return None
+        results = all_unchanged(index, files)
+        return (results, dict(manifest.counts)) if results is not None else None
 
 
 def _rebuild(db_dir: Path) -> None:

