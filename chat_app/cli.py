@@ -111,12 +111,14 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="Slet indekset og byg det forfra (f.eks. efter skift af model).")
 @click.option("--embed-batch", type=click.IntRange(min=1), default=256, show_default=True,
               help="Passager fra flere filer, der indlejres i ét kald (mindre tal: mindre hukommelse).")
+@click.option("--prune", is_flag=True,
+              help="Fjern også møder fra indekset, hvis fil lå i en af de angivne mapper og ikke findes længere.")
 @engine_option
 def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None, model: str | None,
                council: str | None, meeting_date: date | None, rebuild: bool, embed_batch: int,
-               engine: str = "auto") -> None:
+               prune: bool = False, engine: str = "auto") -> None:
     """Indlæs referater (PDF, DOCX, TXT/MD, HTML; filer eller mapper)."""
-    from index.build import expand_paths, ingest_files
+    from index.build import expand_paths, ingest_files, vanished
     from index.store import open_index
 
     with friendly_errors():
@@ -124,10 +126,11 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
         if rebuild and chroma_url is None and (db_dir / "chroma").exists():
             _rebuild(db_dir)
         files = expand_paths(paths)
-        if not files:
+        folders = [p for p in paths if p.is_dir()] if prune else []
+        if not files and not folders:
             click.echo("Fejl: ingen filer fundet i de angivne stier.", err=True)
             sys.exit(1)
-        counts = {"ny": 0, "uændret": 0, "opdateret": 0, "fejl": 0}
+        counts = {"ny": 0, "uændret": 0, "opdateret": 0, "fejl": 0, "fjernet": 0}
 
         def report(r: Any) -> None:
             counts[r.status] += 1
@@ -137,16 +140,16 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
                 click.echo(f"{r.status:10} {r.path} ({r.items} punkter, {r.chunks} passager)"
                            + (f" – {r.message}" if r.message else ""))
 
-        nothing_new = None if rebuild or chroma_url is not None or council or meeting_date else \
+        # A folder synced again, nothing new: answered without loading the model (~6 s).
+        unchanged = None if rebuild or chroma_url is not None or council or meeting_date else \
             _nothing_to_ingest(db_dir, files, model, engine)
-        if nothing_new is not None:  # a folder synced again: answered without loading the model (~6 s)
-            unchanged, total = nothing_new
-            for r in unchanged:
-                report(r)
-        else:
-            embedder = _embedder(model, engine=engine)
-            with open_index(db_dir if chroma_url is None else db_dir, embedder, chroma_url=chroma_url,
-                            create=True, write=True) as index:
+        embedder = _embedder(model, engine=engine) if unchanged is None else None
+        with open_index(db_dir, embedder, chroma_url=chroma_url, create=embedder is not None,
+                        write=embedder is not None or prune) as index:
+            if unchanged is not None:
+                for r in unchanged:
+                    report(r)
+            else:
                 show_bar = len(files) > 3 and sys.stderr.isatty()
                 results = ingest_files(index, files, council=council, meeting_date=meeting_date,
                                        batch_passages=embed_batch)
@@ -154,19 +157,23 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
                                        hidden=not show_bar) as bar:
                     for r in bar:
                         report(r)
-                total = index.manifest.counts
+            for entry in vanished(index, folders):
+                index.remove_meeting(entry.source)
+                counts["fjernet"] += 1
+                click.echo(f"{'fjernet':10} {entry.source} (filen findes ikke længere; {entry.items} punkter)")
+            total = index.manifest.counts
         click.echo(
             f"I alt: {counts['ny']} nye, {counts['opdateret']} opdaterede, {counts['uændret']} uændrede, "
-            f"{counts['fejl']} med fejl. Indekset har nu {total.get('meetings', 0)} møder, "
+            + (f"{counts['fjernet']} fjernede, " if prune else "")
+            + f"{counts['fejl']} med fejl. Indekset har nu {total.get('meetings', 0)} møder, "
             f"{total.get('items', 0)} punkter og {total.get('chunks', 0)} passager."
         )
         sys.exit(1 if counts["fejl"] else 0)
 
 
-def _nothing_to_ingest(db_dir: Path, files: list[Path], model: str | None,
-                       engine: str) -> tuple[list[Any], dict[str, int]] | None:
+def _nothing_to_ingest(db_dir: Path, files: list[Path], model: str | None, engine: str) -> list[Any] | None:
     """Every file already in the index as it is, read by this version, with the model asked for: their
-    results and the index's counts. None when anything is to do (or to refuse: the full path says it)."""
+    results. None when anything is to do (or to refuse: the full path says it)."""
     from index.build import all_unchanged
     from index.embed import embedder_name, vector_family
     from index.store import open_index, require_index
@@ -180,8 +187,7 @@ def _nothing_to_ingest(db_dir: Path, files: list[Path], model: str | None,
         same_model = embedder_name(model) == manifest.embedding_model
         if not same_model or (engine != "auto" and vector_family(engine) != vector_family(manifest.engine)):
             return None
-        results = all_unchanged(index, files)
-        return (results, dict(manifest.counts)) if results is not None else None
+        return all_unchanged(index, files)
 
 
 def _rebuild(db_dir: Path) -> None:
@@ -440,6 +446,36 @@ def meeting_set_cmd(source: str, db: Path | None, chroma_url: str | None, model:
     click.echo(f"{Path(after.source).name}: {after.council}, møde {after.meeting_date or 'ukendt dato'} "
                f"(før: {before.council}, møde {before.meeting_date or 'ukendt dato'}). "
                f"{after.items} punkter citeres nu sådan; intet blev embeddet igen.")
+
+
+@meeting_cmd.command("remove")
+@click.argument("sources", nargs=-1, required=True, metavar="FIL...")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts).")
+def meeting_remove_cmd(sources: tuple[str, ...], db: Path | None, chroma_url: str | None, model: str | None,
+                       as_json: bool) -> None:
+    """Fjern møderne fra FIL... fra indekset (f.eks. en fil indlæst ved en fejl).
+
+    FIL er stien, som mødet blev indlæst fra (eller blot filnavnet, hvis det er entydigt). Filerne selv
+    røres ikke. Findes én af dem ikke i indekset, fjernes ingen.
+    """
+    from index.store import open_index
+
+    with friendly_errors():
+        with open_index(_db(db), None, chroma_url=chroma_url, write=True) as index:
+            entries = list({e.source: e for e in (index.find_meeting(s) for s in sources)}.values())
+            for entry in entries:
+                index.remove_meeting(entry.source)
+            left = index.manifest.counts
+    if as_json:
+        click.echo(json.dumps({"removed": [{"source": e.source, "council": e.council, "meeting_date": e.meeting_date,
+                                            "items": e.items, "chunks": e.chunks} for e in entries],
+                               "counts": left}, ensure_ascii=False, indent=2))
+        return
+    for e in entries:
+        click.echo(f"fjernet    {e.source} ({e.council}, møde {e.meeting_date or 'ukendt dato'}, {e.items} punkter)")
+    click.echo(f"Indekset har nu {left.get('meetings', 0)} møder, {left.get('items', 0)} punkter og "
+               f"{left.get('chunks', 0)} passager.")
 
 
 @main.command("serve")

@@ -167,6 +167,13 @@ def all_unchanged(index: Index, paths: Sequence[Path]) -> list[FileResult] | Non
     return out
 
 
+def vanished(index: Index, folders: Iterable[Path]) -> list[MeetingEntry]:
+    """The committed meetings read from a file under one of ``folders`` that is no longer there."""
+    roots = [f.resolve() for f in folders if f.is_dir()]
+    return [m for m in index.manifest.meetings
+            if any(Path(m.source).is_relative_to(root) for root in roots) and not Path(m.source).exists()]
+
+
 def ingest_files(
     index: Index,
     paths: Iterable[Path],

@@ -486,6 +486,23 @@ class Index:
         self.commit(replace(self.manifest, relabel=self.manifest.relabel + ((source, council, day),)))
         return self._relabel(source, council, parse_iso_date(day))
 
+    def remove_meeting(self, source: str) -> MeetingEntry:
+        """Take a committed meeting out of the index: its passages, items and sentence vectors.
+
+        1. commit the manifest without it, its rows announced as pending: from here no search sees
+        it; 2. delete its rows; 3. commit. A kill after 1 leaves rows no reader counts, which the
+        next writer's recover() deletes.
+        """
+        entry = next((m for m in self.manifest.meetings if m.source == source), None)
+        if entry is None:
+            raise NoMeeting(f"Intet møde i indekset er læst fra '{source}'.")
+        gone = (source, entry.content_hash)
+        self.commit(replace(self.manifest, meetings=tuple(m for m in self.manifest.meetings if m.source != source),
+                            pending=self.manifest.pending + (gone,), generation=self.manifest.generation + 1))
+        self.store.delete_source(source)
+        self.commit(replace(self.manifest, pending=tuple(p for p in self.manifest.pending if p != gone)))
+        return entry
+
     def _relabel(self, source: str, council: str, meeting_date: date | None) -> MeetingEntry:
         self.store.relabel_source(source, council, meeting_date)
         day = meeting_date.isoformat() if meeting_date else None
