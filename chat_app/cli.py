@@ -113,10 +113,11 @@ def main() -> None:
               help="Passager fra flere filer, der indlejres i ét kald (mindre tal: mindre hukommelse).")
 @click.option("--prune", is_flag=True,
               help="Fjern også møder fra indekset, hvis fil lå i en af de angivne mapper og ikke findes længere.")
+@click.option("--json", "as_json", is_flag=True, help="Skriv JSON (til scripts): hver fil, de fjernede møder, antal.")
 @engine_option
 def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None, model: str | None,
                council: str | None, meeting_date: date | None, rebuild: bool, embed_batch: int,
-               prune: bool = False, engine: str = "auto") -> None:
+               prune: bool = False, as_json: bool = False, engine: str = "auto") -> None:
     """Indlæs referater (PDF, DOCX, TXT/MD, HTML; filer eller mapper)."""
     from index.build import expand_paths, ingest_files, vanished
     from index.store import open_index
@@ -131,9 +132,15 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
             click.echo("Fejl: ingen filer fundet i de angivne stier.", err=True)
             sys.exit(1)
         counts = {"ny": 0, "uændret": 0, "opdateret": 0, "fejl": 0, "fjernet": 0}
+        done: list[dict[str, Any]] = []
+        removed: list[dict[str, Any]] = []
 
         def report(r: Any) -> None:
             counts[r.status] += 1
+            done.append({"path": str(r.path), "source": str(r.path.resolve()), "status": r.status,
+                         "message": r.message, "items": r.items, "chunks": r.chunks})
+            if as_json:
+                return
             if r.status == "fejl":
                 click.echo(f"fejl       {r.path}: {r.message}", err=True)
             else:
@@ -150,7 +157,7 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
                 for r in unchanged:
                     report(r)
             else:
-                show_bar = len(files) > 3 and sys.stderr.isatty()
+                show_bar = len(files) > 3 and sys.stderr.isatty() and not as_json
                 results = ingest_files(index, files, council=council, meeting_date=meeting_date,
                                        batch_passages=embed_batch)
                 with click.progressbar(results, length=len(files), label="Indlæser", file=sys.stderr,
@@ -160,8 +167,14 @@ def ingest_cmd(paths: tuple[Path, ...], db: Path | None, chroma_url: str | None,
             for entry in vanished(index, folders):
                 index.remove_meeting(entry.source)
                 counts["fjernet"] += 1
-                click.echo(f"{'fjernet':10} {entry.source} (filen findes ikke længere; {entry.items} punkter)")
-            total = index.manifest.counts
+                removed.append({"source": entry.source, "council": entry.council, "meeting_date": entry.meeting_date,
+                                "items": entry.items, "chunks": entry.chunks})
+                if not as_json:
+                    click.echo(f"{'fjernet':10} {entry.source} (filen findes ikke længere; {entry.items} punkter)")
+            total = dict(index.manifest.counts)
+        if as_json:
+            click.echo(json.dumps({"files": done, "removed": removed, "counts": total}, ensure_ascii=False, indent=2))
+            sys.exit(1 if counts["fejl"] else 0)
         click.echo(
             f"I alt: {counts['ny']} nye, {counts['opdateret']} opdaterede, {counts['uændret']} uændrede, "
             + (f"{counts['fjernet']} fjernede, " if prune else "")

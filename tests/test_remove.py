@@ -109,11 +109,16 @@ def test_ingest_prune_removes_meetings_whose_files_left_the_folder(tmp_path: Pat
     left = titles(raadgiver, db)
     assert GONE not in left and "referat.txt" in left  # another folder's vanished file is not this sync's
     assert set(left) == {p.name for p in folder.iterdir()} | {"referat.txt"}
-    # Nothing left in the folder: --prune empties what came from it, and the index says so.
+    # Nothing left in the folder but a file that is not minutes: --prune empties what came from the folder,
+    # and --json says, for scripts, what happened to each file and which meetings went.
     for p in folder.iterdir():
         p.unlink()
-    empty = raadgiver("ingest", folder, "--prune", "--model", "hash", db=db)
-    assert empty.returncode == 0 and f"{len(DEMO) - 1} fjernede" in empty.stdout, empty.stdout
-    assert set(titles(raadgiver, db)) == {"referat.txt"}
-    info = json.loads(raadgiver("info", db=db).stdout)
-    assert info["counts"]["meetings"] == 1
+    (folder / "skidt.txt").write_bytes(b"\x00\x01 ikke et referat")
+    empty = raadgiver("ingest", folder, "--prune", "--json", "--model", "hash", db=db)
+    assert empty.returncode == 1 and empty.stderr == "", empty.stderr  # one file failed; all else is in the JSON
+    out = json.loads(empty.stdout)
+    assert [(Path(f["path"]).name, f["status"], f["message"]) for f in out["files"]] == \
+        [("skidt.txt", "fejl", "filen er binær og ikke et dokument")]
+    assert sorted(Path(r["source"]).name for r in out["removed"]) == sorted(p.name for p in DEMO if p.name != GONE)
+    assert all(r["council"] and r["items"] > 0 for r in out["removed"])
+    assert out["counts"]["meetings"] == 1 and set(titles(raadgiver, db)) == {"referat.txt"}
