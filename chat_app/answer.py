@@ -17,7 +17,8 @@ from chat_app.attendance import (RosterMeeting, asked_part, asks_attendance, cho
                                  shown_lines)
 from chat_app.generate import Generator
 from chat_app.positions import (Role, Sentence, announces, answer_type, asked_roles, best_of_role, holds_answer_type,
-                                item_sentences, label_of, list_run, pick, substantive, with_followers, with_lists)
+                                item_sentences, label_of, list_lines, pick, substantive, with_followers,
+                                with_lists)
 from chat_app.overview import about_meeting_only, asked_meetings, overview_sentences, section_key
 from chat_app.prompt import Citation, citation_for, meeting_word
 from chat_app.refs import MONTH_NAMES, asked_council, missing_council, missing_date, switched_council
@@ -26,7 +27,7 @@ from ingest.records import RosterLine
 from index.lexical import general_rarity, tokenize
 from index.store import Hit, Index, asked_section, parse_iso_date
 from index.vector import StoredItem, Where
-from ingest.parse import CASE_NUMBER
+from ingest.parse import BULLET, CASE_NUMBER
 
 # The answerability model: a logistic score over the features of Support. Weights and threshold are
 # fitted on the dev halves of both question sets only, over indexes of one meeting (KL), of all real
@@ -418,7 +419,7 @@ def with_announced_lists(index: Index, question: str, hit: Hit, scored: Scored) 
     extra: list[Sentence] = []
     for i in range(len(sents)):
         if announces(sents, i):
-            extra += [s for s in sents[i : list_run(sents, i + 1)[1] + 1] if s.text not in have]
+            extra += [s for s in [sents[i]] + [sents[k] for k in list_lines(sents, i + 1)] if s.text not in have]
     if not extra:
         return scored
     place = {s.text: n for n, s in enumerate(sents)}
@@ -450,6 +451,21 @@ def _shown(quote: str) -> str:
     # Square brackets in the minutes must not read as source numbers in the answer; the
     # citation's own quote stays verbatim.
     return quote.replace("[", "(").replace("]", ")")
+
+
+def quote_lines(chosen: Sequence[Sentence], n: int) -> list[str]:
+    """One bullet per quoted sentence, labelled and cited [n]; the lines of a list stand under the sentence that
+    announces it (or under the list's first line), each quoted on its own indented line, not as one more
+    "Fra drøftelsen: …" bullet per line (KL's four tracks were five bullets)."""
+    out: list[str] = []
+    prev: Sentence | None = None
+    for s in chosen:
+        under = (prev is not None and BULLET.match(s.text) is not None and s.part == prev.part
+                 and label_of(s) == label_of(prev)
+                 and (prev.text.rstrip().endswith(":") or BULLET.match(prev.text) is not None))
+        out.append(f"  »{_shown(s.text)}«" if under else f"- {label_of(s)}: »{_shown(s.text)}« [{n}]")
+        prev = s
+    return out
 
 
 def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
@@ -533,8 +549,7 @@ def extractive(hits: Sequence[Hit], scored: Sequence[Scored], change: bool,
                 else "" if not newest or n > 1 or not cite.meeting_date
                 else " – seneste status" if status and not change else " – seneste holdning")
         lines.append(f"{_where_label(cite)}{mark}:")
-        for s in chosen:
-            lines.append(f"- {label_of(s)}: »{_shown(s.text)}« [{n}]")
+        lines += quote_lines(chosen, n)
         lines.append("")
     if more:
         lines.append(f"Yderligere {len(more)} punkt{'er' if len(more) != 1 else ''} omtaler emnet: " + "; ".join(more) + ".")

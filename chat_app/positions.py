@@ -182,6 +182,43 @@ def list_run(sentences: list[Sentence], i: int) -> tuple[int, int]:
     return lo, hi
 
 
+_NUMBERED = re.compile(r"^(\d{1,2})[.)]\s+")
+# How many sentences of prose may stand between two numbered list lines that still make one list: "1. Kortlægning
+# af kritiske systemer" and its paragraph, then "2. Nødprocedurer …" with two sentences, then "3. …".
+NUMBERED_GAP = 3
+
+
+def list_lines(sentences: list[Sentence], i: int) -> list[int]:
+    """Positions of the list line ``i`` stands in: its run of adjacent list lines, and for a numbered list the
+    runs numbered on from it (or up to it) across a few sentences of prose each (a numbered heading with its
+    paragraph). The prose between is not part of it."""
+    lo, hi = list_run(sentences, i)
+    out = list(range(lo, hi + 1))
+
+    def number(k: int) -> int | None:
+        m = _NUMBERED.match(sentences[k].text)
+        return int(m.group(1)) if m and sentences[k].part == sentences[i].part else None
+
+    for step in (1, -1):
+        edge = hi if step == 1 else lo
+        while (n := number(edge)) is not None:
+            want, found = n + step, None
+            for k in range(edge + step, edge + step * (NUMBERED_GAP + 2), step):
+                if not 0 <= k < len(sentences) or sentences[k].part != sentences[i].part:
+                    break
+                if number(k) == want:
+                    found = k
+                    break
+                if BULLET.match(sentences[k].text):
+                    break  # another list between: not this one's continuation
+            if found is None:
+                break
+            a, b = list_run(sentences, found)
+            out += range(a, b + 1)
+            edge = b if step == 1 else a
+    return sorted(set(out))
+
+
 def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: bool = False) -> list[Sentence]:
     """``chosen`` with the rest of each list a chosen list line stands in: the question "which tracks …?" is
     answered by the whole list, not by the one line that read closest. ``sentences`` in the item's order;
@@ -203,12 +240,13 @@ def with_lists(chosen: list[Sentence], sentences: list[Sentence], proposals: boo
                 out.append(s)
                 seen.add(id(s))
             i += 1
-        lo, hi = list_run(sentences, i)
-        run = sentences[lo : hi + 1]
+        where = list_lines(sentences, i)
+        lo = where[0]
+        run = [sentences[k] for k in where]
         if opens:
             run = run[:MAX_LIST_LINES]
         elif len(run) > MAX_LIST_LINES:  # the lines nearest the chosen one
-            start = min(max(0, i - lo - MAX_LIST_LINES // 2), len(run) - MAX_LIST_LINES)
+            start = min(max(0, where.index(i) - MAX_LIST_LINES // 2), len(run) - MAX_LIST_LINES)
             run = run[start : start + MAX_LIST_LINES]
         if lo > 0 and announces(sentences, lo - 1) and run and run[0] is sentences[lo]:
             run = [sentences[lo - 1], *run]  # the sentence that announces the list comes first

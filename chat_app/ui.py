@@ -311,7 +311,13 @@ def _message_text(content: Any) -> str:
 def _lines(text: str) -> str:
     """Minutes or model text as HTML: escaped, newlines as <br>. No blank lines may reach the
     markdown renderer, or it would treat what follows as markdown instead of one HTML block."""
-    return "<br>".join(html.escape(line) for line in text.strip().split("\n"))
+    return "<br>".join(_indent(html.escape(line)) for line in text.strip().split("\n"))
+
+
+def _indent(line: str) -> str:
+    """Leading spaces kept (HTML collapses them): a list's lines stand indented under the bullet citing them."""
+    body = line.lstrip(" ")
+    return "&emsp;" * ((len(line) - len(body) + 1) // 2) + body
 
 
 def render_question(question: str) -> str:

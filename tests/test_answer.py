@@ -49,11 +49,19 @@ def check(index: Index, a: Answer) -> None:
     assert sorted({int(n) for n in re.findall(r"\[(\d+)\]", a.answer)}) == list(range(1, len(a.citations) + 1))
     for c in a.citations:
         assert c.quote in texts[(c.source, c.section)]
+    cited = None
     for line in a.answer.splitlines():
         m = re.match(r"- [^:]+: »(.*)« \[(\d+)\]$", line)
+        under = re.match(r"  »(.*)«$", line)  # a list's line, under the bullet that cites it
         if m:
-            c = a.citations[int(m.group(2)) - 1]
-            assert m.group(1).replace("(", "[").replace(")", "]") in texts[(c.source, c.section)].replace("(", "[").replace(")", "]")
+            cited = a.citations[int(m.group(2)) - 1]
+        quote = m.group(1) if m else under.group(1) if under else None
+        if quote is not None:
+            assert cited is not None, line
+            assert quote.replace("(", "[").replace(")", "]") in \
+                texts[(cited.source, cited.section)].replace("(", "[").replace(")", "]"), line
+        elif not line.startswith("- "):
+            cited = None
 
 
 def test_the_pages_example_questions_are_answered(demo_index: Index) -> None:

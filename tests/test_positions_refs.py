@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from chat_app.answer import quote_lines
 from chat_app.positions import (Sentence, answer_type, asked_roles, best_of_role, holds_answer_type, item_sentences,
-                                announces, label_of, pick, role_of, substantive, with_followers, with_lists)
+                                announces, label_of, list_lines, pick, role_of, substantive, with_followers,
+                                with_lists)
 from ingest.sentences import sentences
 from chat_app.refs import DateRef, missing_council, missing_date, named_councils, named_dates
 
@@ -125,6 +127,39 @@ def test_a_sentence_announcing_a_list_brings_the_list_after_it() -> None:
     assert not announces(prose, 0)
     other = item_sentences("Drøftelse\nRådet pegede på følgende:\nBeslutning\n- Godkendt")
     assert not announces(other, 0)
+
+
+TRACKS = """Drøftelse
+Sekretariatet foreslog, at arbejdet tilrettelægges i tre spor:
+1. Kortlægning af kritiske systemer og afhængigheder
+Hver kommune kortlægger, hvilke systemer der understøtter kritiske opgaver.
+2. Nødprocedurer for manuel drift
+For hvert kritisk system beskrives en nødprocedure. Procedurerne skal ligge tilgængeligt på papir.
+3. Fælles øvelser og erfaringsudveksling
+Kommunerne gennemfører fælles øvelser, hvor et nedbrud simuleres.
+Rådet bakkede op om de tre spor.
+1. Dette er en anden liste"""
+
+
+def test_a_numbered_list_whose_lines_each_have_a_paragraph_is_one_list() -> None:
+    # A Word file keeps each track's heading and its paragraph apart (demo minutes of 10 September 2024):
+    # the list is the numbered headings, 1 to 3, not the first heading alone.
+    sents = item_sentences(TRACKS)
+    numbered = [k for k, s in enumerate(sents) if s.text[:2] in ("1.", "2.", "3.")]
+    assert list_lines(sents, numbered[1]) == numbered[:3]  # from the middle, both ways; not the later "1."
+    got = with_lists([sents[0]], sents)
+    assert [s.text[:2] for s in got] == ["Se", "1.", "2.", "3."]
+    # Rendered: the list under the sentence that announces it, one quoted line each, cited once.
+    assert quote_lines(got, 1) == [
+        "- Fra drøftelsen: »Sekretariatet foreslog, at arbejdet tilrettelægges i tre spor:« [1]",
+        "  »1. Kortlægning af kritiske systemer og afhængigheder«",
+        "  »2. Nødprocedurer for manuel drift«",
+        "  »3. Fælles øvelser og erfaringsudveksling«"]
+    # Numbers that do not follow on, or prose too long between them, make no list.
+    apart = item_sentences("Drøftelse\n1. Første\nEn. To. Tre. Fire.\n2. Anden")
+    assert list_lines(apart, 0) == [0]
+    skipped = item_sentences("Drøftelse\n1. Første\nMellem.\n3. Tredje")
+    assert list_lines(skipped, 0) == [0]
 
 
 def test_a_short_fact_sentence_brings_the_detail_after_it() -> None:
