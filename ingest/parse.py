@@ -160,8 +160,9 @@ def clean_lines(text: str, blank_lines_are_breaks: bool = False) -> list[str]:
     nonblank = [i for i, line in enumerate(raw) if line.strip()]
     followed_by_empty = sum(1 for i in nonblank if i + 1 < len(raw) and raw[i + 1] == "")
     double_spaced = not blank_lines_are_breaks and len(nonblank) > 10 and followed_by_empty / len(nonblank) > 0.8
+    ends = _block_ends(raw, nonblank)
     lines: list[str] = []
-    for line in raw:
+    for i, line in enumerate(raw):
         if double_spaced and line == "":
             continue
         # A table-of-contents page number after a tab or a run of spaces would vanish below.
@@ -170,7 +171,42 @@ def clean_lines(text: str, blank_lines_are_breaks: bool = False) -> list[str]:
         if RUNNING_FOOTER.match(stripped) and len(stripped) < 12 and not stripped.isdigit():
             continue
         lines.append(stripped)
+        if i in ends:
+            lines.append("")
     return _dehyphenate(lines)
+
+
+# Some PDF-to-text tools end a wrapped line with one space and a block (paragraph, list line, heading) with two:
+# KL's minutes, 200 of 202 lines ending in two spaces are followed by a capital, 200 of 233 ending in one by a
+# small letter. Where a document shows that pattern, a list line that ends a block is a paragraph of its own
+# ("3. Barrierer" no longer runs into "Christian Harsløf bemærkede, at …" on the next line). Only list lines:
+# a prose line can end in two spaces mid-sentence before a name ("at UAS (Udvalget for" / "Arkitektur og …").
+BLOCK_END_MIN_LINES = 20
+BLOCK_END_SHARE = 0.9
+WRAP_SHARE = 0.7
+
+
+def _block_ends(raw: list[str], nonblank: list[int]) -> set[int]:
+    """Positions of the list lines that end a block by the two-space pattern, where the document shows it;
+    a line followed by one starting with a small letter, or ending in an abbreviation, is never one."""
+    def starts_upper(k: int) -> bool:
+        first = raw[k].lstrip()[:1]
+        return first.isupper() or first.isdigit() or first in "•·▪◦●-–*\"'“«"
+
+    pairs = list(zip(nonblank, nonblank[1:]))
+    two = [(i, k) for i, k in pairs if raw[i].endswith("  ") and raw[i].strip()]
+    one = [(i, k) for i, k in pairs if raw[i].endswith(" ") and not raw[i].endswith("  ")]
+    if len(two) < BLOCK_END_MIN_LINES or len(one) < BLOCK_END_MIN_LINES:
+        return set()
+    if sum(starts_upper(k) for _, k in two) < BLOCK_END_SHARE * len(two) or \
+            sum(not starts_upper(k) for _, k in one) < WRAP_SHARE * len(one):
+        return set()
+    return {i for i, k in two if starts_upper(k) and BULLET.match(raw[i].strip())
+            and not _ABBREVIATION_END.search(raw[i].rstrip())}
+
+
+_ABBREVIATION_END = re.compile(r"\b(?:bl\.a|f\.eks|fx|ift|jf|pga|mv|ca|nr|pkt|inkl|evt|dvs|kr|stk|vedr|mht|iht|hhv)\.?$",
+                               re.I)
 
 
 def _drop_running_lines(pages: list[str]) -> list[str]:

@@ -15,7 +15,8 @@ DocFormat = Literal["pdf", "docx", "txt", "html"]
 # when the demo minutes read differently under an unchanged number).
 # 1: every index from before the number (its content hashes are the files' bare sha256).
 # 2: a Word file's paragraphs are kept as written (a list's last line ran into the next paragraph).
-READING_VERSION = 2
+# 3: in text whose blocks end in two spaces (KL's PDF text), a list line ending a block stands alone.
+READING_VERSION = 3
 
 
 def reading_hash(file_sha256: str) -> str:

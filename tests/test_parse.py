@@ -95,6 +95,40 @@ def test_it_ark_hyphenation_across_lines_is_repaired(it_ark: Meeting) -> None:
 
 
 @needs_real
+def test_it_ark_list_lines_that_end_a_block_stand_alone(it_ark: Meeting) -> None:
+    # In KL's text a block ends in two spaces, a wrapped line in one: a list line ending a block is not
+    # joined to the paragraph after it.
+    ai = next(i for i in it_ark.items if i.section == "2.8").text
+    assert "\n3. Barrierer\nChristian Harsløf bemærkede, at flere potentielle projekter" in ai
+    assert "fra bl.a. Datatilsynet" in ai  # "bl.a.  " then a name: still one sentence
+    first = next(i for i in it_ark.items if i.section == "1.1").text
+    assert "vedtaget i juni 2025\nPia understregede" in first
+
+
+def two_space_minutes(list_end: str) -> str:
+    """A fictional PDF-to-text output: wrapped lines end in one space, blocks in two; ``list_end`` ends the
+    last list line."""
+    prose = ("Rådet drøftede sagen og lagde vægt på, at kommunerne får en fælles løsning, der er let at bruge \n"
+             "for borgerne og medarbejderne.  \n")
+    return ("Referat af møde i Fiktivt Udvalg  \n2. Drøftelsessager  \n2.1. Fælles løsninger  \n"
+            "SAG-2026-00001 Anne Andersen  \nDrøftelse  \n" + prose * 25
+            + "Projekterne vurderes på:  \n1. Teknisk modenhed  \n2. Lovlighed  \n3. Barrierer" + list_end
+            + "Christian Hansen bemærkede, at projekterne er fravalgt.  \n" + prose)
+
+
+def test_a_list_line_ending_a_block_in_two_spaces_stands_alone() -> None:
+    def body(text: str) -> str:
+        return parse_meeting(RawDocument(Path("x.txt"), "txt", text, "0")).items[0].text
+
+    assert "\n3. Barrierer\nChristian Hansen bemærkede" in body(two_space_minutes("  \n"))
+    # One space: a wrapped list line, continued on the next line, as before.
+    assert "\n3. Barrierer Christian Hansen bemærkede" in body(two_space_minutes(" \n"))
+    # A document without the pattern (no trailing spaces at all) reads as before.
+    plain = "\n".join(line.rstrip() for line in two_space_minutes("  \n").split("\n"))
+    assert "\n3. Barrierer Christian Hansen bemærkede" in body(plain)
+
+
+@needs_real
 def test_it_ark_participants_and_absent(it_ark: Meeting) -> None:
     assert "Pia Færch" in it_ark.participants
     assert "Signe Maria Christensen" in it_ark.absent
