@@ -290,7 +290,7 @@ def search_cmd(query: str, db: Path | None, chroma_url: str | None, model: str |
                 click.echo(f"Kun møder {span.label()}, som søgningen nævner.", err=True)
                 where = where.within(span.since, span.until)
             _undated_note(index.undated_left_out(where))
-            _old_index_note(index.manifest.without_sentences)
+            _old_index_note(index.manifest)
     if as_json:
         click.echo(json.dumps([
             {"rank": h.rank, "score": round(h.score, 6), "similarity": round(h.similarity, 6), "council": h.chunk.council,
@@ -318,12 +318,17 @@ def _undated_note(left_out: int) -> None:
                    "`raadgiver meeting set FIL --meeting-date ÅÅÅÅ-MM-DD`.", err=True)
 
 
-def _old_index_note(old: int) -> None:
-    """Meetings ingested before sentence vectors rank by their passages alone: say how to give them some."""
+def _old_index_note(manifest: Any) -> None:
+    """Meetings ingested before sentence vectors rank by their passages alone, and meetings an earlier Rådgiver
+    read keep its reading: say so, and that an ingest of the same files mends both."""
+    old = manifest.without_sentences
     if old:
         click.echo(f"Bemærk: {old} {'møde' if old == 1 else 'møder'} er indlæst før sætningsvektorerne og "
                    "søges kun på passager. `raadgiver ingest MAPPE` læser dem igen og giver dem sætningsvektorer.",
                    err=True)
+    elif older := manifest.read_by_older_version:
+        click.echo(f"Bemærk: {older} {'møde' if older == 1 else 'møder'} er læst af en ældre version af Rådgiver. "
+                   "`raadgiver ingest MAPPE` med de samme filer læser dem igen (kun ny tekst indlejres).", err=True)
 
 
 def _generator(llm_url: str | None, llm_model: str | None, gguf: Path | None, allow_remote_llm: bool) -> Any:
@@ -382,7 +387,7 @@ def ask_cmd(question: str, db: Path | None, chroma_url: str | None, model: str |
         _require_index(db, chroma_url)
         with open_index(_db(db), _embedder(model, light=True, engine=engine), chroma_url=chroma_url) as index:
             _undated_note(index.undated_left_out(where))
-            _old_index_note(index.manifest.without_sentences)
+            _old_index_note(index.manifest)
             final: Answer | None = None
             streamed = False
             for part in stream_answer(index, question, generator=generator, where=where):

@@ -21,7 +21,7 @@ import ingest  # noqa: F401  (telemetry off before gradio loads)
 from chat_app.answer import Answer, stream_answer
 from chat_app.concurrency import BoundedGenerator, ReadWriteLock, SerialEmbedder
 from chat_app.prompt import Citation
-from index.build import FileResult, file_sha256, ingest_files
+from index.build import FileResult, file_sha256, ingest_files, read_again
 from index.store import Index, IndexBusy, MeetingEntry, open_index
 from index.vector import Where
 from ingest.chunk import ChunkSettings
@@ -418,8 +418,12 @@ def meeting_line(entry: MeetingEntry, given_date: date | None) -> str:
 def index_summary(index: Index) -> str:
     counts = index.manifest.counts
     councils = councils_of(index)
+    older = index.manifest.read_by_older_version
     return (f"Indekset har {counts.get('meetings', 0)} møder og {counts.get('items', 0)} punkter fra "
-            f"{len(councils)} råd/udvalg.")
+            f"{len(councils)} råd/udvalg."
+            + (f" {older} {'møde' if older == 1 else 'møder'} er læst af en ældre version af Rådgiver: upload "
+               "de kunne ikke læses igen (filen er væk, kan ikke læses, eller indekset var optaget ved start), så de "
+               "citeres, som de blev læst." if older else ""))
 
 
 def councils_of(index: Index) -> list[str]:
@@ -733,6 +737,17 @@ def serve(
         index.close()
         index = open_index(db_dir, embedder, create=True, chunking=wanted)
     try:
+        if index.manifest.read_by_older_version:  # after an upgrade: the new reading, before the first question
+            print(f"Læser {index.manifest.read_by_older_version} møder igen med denne version af Rådgiver …",
+                  flush=True)
+            try:
+                with index.writable():
+                    results = read_again(index)
+                print(f"Læst igen: {sum(r.status != 'fejl' for r in results)} møder"
+                      + "".join(f"; fejl i {r.path.name}: {r.message}" for r in results if r.status == "fejl"),
+                      flush=True)
+            except IndexBusy:  # another process reads or writes it: serve the earlier reading this time
+                print("Indekset bruges af en anden proces; møderne læses igen ved næste start.", flush=True)
         gate = ReadWriteLock()
         app = build_app(index, generator, upload_dir=db_dir / "uploads", max_upload_mb=max_upload_mb, gate=gate)
         print(f"Rådgiver kører på http://{host}:{port}  (stop med Ctrl+C)", flush=True)

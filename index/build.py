@@ -167,6 +167,15 @@ def all_unchanged(index: Index, paths: Sequence[Path]) -> list[FileResult] | Non
     return out
 
 
+def read_again(index: Index) -> list[FileResult]:
+    """Read every meeting an earlier Rådgiver read (READING_VERSION) again from its file, where the file is still
+    there: as the same meeting, embedding only new text. Those whose file is gone keep their reading."""
+    current = reading_hash("")
+    paths = [Path(m.source) for m in index.manifest.meetings
+             if not m.content_hash.endswith(current) and Path(m.source).is_file()]
+    return list(ingest_files(index, paths)) if paths else []
+
+
 def vanished(index: Index, folders: Iterable[Path]) -> list[MeetingEntry]:
     """The committed meetings read from a file under one of ``folders`` that is no longer there."""
     roots = [f.resolve() for f in folders if f.is_dir()]

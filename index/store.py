@@ -41,7 +41,7 @@ from index.lexical import TOKENIZER_VERSION, Bm25, LexicalOptions, tokenize
 from index.vector import StoreUnavailable, VectorStore, Where, date_num, from_metadata, to_metadata
 from index.when import time_focus, time_span, without_spans
 from ingest.chunk import ChunkSettings
-from ingest.records import Chunk, RosterLine
+from ingest.records import Chunk, RosterLine, reading_hash
 
 if TYPE_CHECKING:
     from index.embed import Embedder
@@ -222,6 +222,12 @@ class Manifest:
     def without_sentences(self) -> int:
         """Meetings ingested before sentence vectors existed (0: an item without any has no sentence to rank by)."""
         return sum(1 for m in self.meetings if m.sentences is None)
+
+    @cached_property
+    def read_by_older_version(self) -> int:
+        """Meetings an earlier Rådgiver read (another READING_VERSION): the next ingest reads them again."""
+        current = reading_hash("")
+        return sum(1 for m in self.meetings if not m.content_hash.endswith(current))
 
     @cached_property
     def _committed(self) -> dict[str, str]:

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -21,7 +22,7 @@ from ingest.chunk import ChunkSettings, chunk_meeting
 from ingest.parse import parse_meeting
 from ingest.read import read_document
 from ingest.records import READING_VERSION, read_with_older_version, reading_hash
-from tests.conftest import REPO, Raadgiver, cli_env
+from tests.conftest import REPO, Raadgiver, cli_env, stop
 
 DEMO = sorted((REPO / "demo" / "minutes").glob("*.txt"))
 
@@ -54,16 +55,11 @@ def test_the_demo_minutes_read_as_this_reading_version_says() -> None:
         f"READING_VERSION in ingest/records.py (so indexes read their files again) and add {got!r} for it here")
 
 
-def test_a_file_read_by_an_earlier_version_is_read_again_as_the_same_meeting(
-        tmp_path: Path, hash_embedder: object, raadgiver: Raadgiver) -> None:
-    db = tmp_path / "db"
-    paths = DEMO[:2]
-    first, other = (str(p.resolve()) for p in paths)
-    # An index from an earlier Rådgiver, whose user gave the first meeting another council and date: built in
-    # another process (chromadb keeps an opened store's state per process, and the CLI below writes to it).
+def earlier_index(db: Path, sources: list[str], relabel: bool = False) -> None:
+    """An index as the previous READING_VERSION built it (``--model hash``), in another process; ``relabel``
+    gives the first meeting the council and date a user set with `meeting set`."""
     script = f"""
 import sys
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 import ingest.records
@@ -72,10 +68,22 @@ from index.embed import HashEmbedder
 from index.store import open_index
 ingest.records.READING_VERSION = {READING_VERSION - 1}
 with open_index(Path(sys.argv[1]), HashEmbedder(), create=True, write=True) as ix:
-    assert [r.status for r in ingest_files(ix, [Path(p) for p in sys.argv[2:]])] == ["ny", "ny"]
-    ix.set_meeting(sys.argv[2], council="Mit eget udvalg", meeting_date=date(2020, 2, 2))
+    assert all(r.status == "ny" for r in ingest_files(ix, [Path(p) for p in sys.argv[3:]]))
+    if sys.argv[2] == "relabel":
+        ix.set_meeting(sys.argv[3], council="Mit eget udvalg", meeting_date=date(2020, 2, 2))
 """
-    subprocess.run([sys.executable, "-c", script, str(db), first, other], cwd=REPO, check=True)
+    subprocess.run([sys.executable, "-c", script, str(db), "relabel" if relabel else "-", *sources], cwd=REPO,
+                   check=True)
+
+
+def test_a_file_read_by_an_earlier_version_is_read_again_as_the_same_meeting(
+        tmp_path: Path, hash_embedder: object, raadgiver: Raadgiver) -> None:
+    db = tmp_path / "db"
+    paths = DEMO[:2]
+    first, other = (str(p.resolve()) for p in paths)
+    # An index from an earlier Rådgiver, whose user gave the first meeting another council and date: built in
+    # another process (chromadb keeps an opened store's state per process, and the CLI below writes to it).
+    earlier_index(db, [first, other], relabel=True)
     old = {m["source"]: m for m in json.loads((db / "manifest.json").read_text(encoding="utf-8"))["meetings"]}
     old_hashes = {source: m["content_hash"] for source, m in old.items()}
     assert set(old_hashes) == {first, other}
@@ -191,3 +199,34 @@ def test_ingesting_what_the_index_already_has_loads_no_model(tmp_path: Path, cli
     path.write_text(path.read_text(encoding="utf-8") + "\nEventuelt\nIntet.\n", encoding="utf-8")
     out, imported = ingest_watching_imports(db, path, cli_home)
     assert out.startswith("opdateret ") and imported, out
+
+
+def test_serve_reads_what_an_earlier_version_read_before_its_first_question(tmp_path: Path,
+                                                                           raadgiver: Raadgiver) -> None:
+    from gradio_client import Client
+
+    from tests.test_ui import last_answer, start_serve
+
+    gone = tmp_path / "flyttet.txt"
+    gone.write_text(DEMO[0].read_text(encoding="utf-8"), encoding="utf-8")
+    sources = [str(p.resolve()) for p in DEMO[1:3]] + [str(gone.resolve())]
+    db = tmp_path / "db"
+    earlier_index(db, sources)
+    gone.unlink()  # its meeting cannot be read again: it keeps its reading, and the page says so
+    log = tmp_path / "serve.log"
+    proc, url = start_serve(raadgiver, db, log)
+    try:
+        printed = log.read_text()
+        assert "Læser 3 møder igen med denne version af Rådgiver" in printed and "Læst igen: 2 møder" in printed
+        hashes = {m["source"]: m["content_hash"] for m in
+                  json.loads((db / "manifest.json").read_text(encoding="utf-8"))["meetings"]}
+        assert [h.endswith(f"+r{READING_VERSION}") for h in (hashes[s] for s in sources)] == [True, True, False]
+        config = httpx.get(f"{url}/config", timeout=30).json()
+        info = next(c["props"]["value"] for c in config["components"]
+                    if c.get("props", {}).get("elem_id") == "indeks-info")
+        assert "1 møde er læst af en ældre version af Rådgiver" in info, info
+        messages, _ = Client(url, verbose=False).predict("Hvad mente rådet om open source?", [], "Alle råd og udvalg",
+                                                         "", "", "", False, api_name="/chat")
+        assert "raad-kilde" in last_answer(messages)
+    finally:
+        stop(proc)
