@@ -89,6 +89,10 @@ def test_a_file_read_by_an_earlier_version_is_read_again_as_the_same_meeting(
     assert set(old_hashes) == {first, other}
     assert all(h.endswith(f"+r{READING_VERSION - 1}") for h in old_hashes.values())
 
+    # A search says what waits, and how to mend it.
+    waiting = raadgiver("search", "open source", "--model", "hash", db=db)
+    assert waiting.returncode == 0 and "2 møder er læst af en ældre version af Rådgiver" in waiting.stderr
+    assert "`raadgiver ingest MAPPE`" in waiting.stderr
     # Through the CLI, as a user runs it after an upgrade: both files read again, and said why.
     r = raadgiver("ingest", *paths, "--model", "hash", db=db)
     assert r.returncode == 0, r.stderr
@@ -116,6 +120,8 @@ def test_a_file_read_by_an_earlier_version_is_read_again_as_the_same_meeting(
     # Read once: the next ingest finds them unchanged and embeds nothing.
     again = raadgiver("ingest", *paths, "--model", "hash", db=db)
     assert again.returncode == 0 and "0 opdaterede, 2 uændrede" in again.stdout and REREAD not in again.stdout
+    after = raadgiver("search", "open source", "--model", "hash", db=db)
+    assert after.returncode == 0 and "ældre version" not in after.stderr
 
 
 def test_an_earlier_reading_is_told_from_a_changed_file() -> None:
