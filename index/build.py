@@ -120,18 +120,17 @@ def prepare_file(
         if path.stat().st_size > max_bytes:
             raise ReadError(f"filen er for stor ({path.stat().st_size / 1024 / 1024:.0f} MB; grænsen er "
                             f"{max_bytes / 1024 / 1024:.0f} MB)")
-        old = index.manifest.committed().get(source)
         digest = file_sha256(path)
         entry = next((m for m in index.manifest.meetings if m.source == source), None)
-        current = old == reading_hash(digest)
-        if entry is not None and current and entry.sentences is not None:
+        if _unchanged(entry, digest):
+            assert entry is not None
             return unchanged_result(path, entry)
         # The same bytes read by an earlier Rådgiver (or written before sentence vectors: the same reading
         # again, whose passages and items are rewritten as they were, under the same ids): read again, as the
         # same meeting (its council and date as the index has them, perhaps set by `meeting set`), unless this
         # ingest names them.
-        reread = entry if entry is not None and (current or read_with_older_version(entry.content_hash, digest)) \
-            else None
+        reread = entry if entry is not None and (entry.content_hash == reading_hash(digest)
+                                                 or read_with_older_version(entry.content_hash, digest)) else None
         doc = read_document(path, max_bytes=max_bytes)
         doc = replace(doc, source=Path(source))
         meeting = parse_meeting(doc, council=council or (reread.council if reread else None), meeting_date=meeting_date)
@@ -144,6 +143,12 @@ def prepare_file(
     return replace(prepare_meeting(index, meeting, path), reread=reread is not None)
 
 
+def _unchanged(entry: MeetingEntry | None, digest: str) -> bool:
+    """Whether ingesting the file with sha256 ``digest`` would change nothing of its committed ``entry``: the
+    same bytes, read by this version, with sentence vectors."""
+    return entry is not None and entry.sentences is not None and entry.content_hash == reading_hash(digest)
+
+
 def unchanged_result(path: Path, entry: MeetingEntry) -> FileResult:
     return FileResult(path, "uændret", items=entry.items, chunks=entry.chunks)
 
@@ -153,16 +158,15 @@ def all_unchanged(index: Index, paths: Sequence[Path]) -> list[FileResult] | Non
     bytes and reading, and has sentence vectors); else None. Needs no embedder: a caller that gets
     results has no model to load."""
     entries = {m.source: m for m in index.manifest.meetings}
-    committed = index.manifest.committed()
     out = []
     for path in paths:
         try:
-            source = str(path.resolve())
-            entry = entries.get(source)
-            if entry is None or entry.sentences is None or committed[source] != reading_hash(file_sha256(path)):
+            entry = entries.get(str(path.resolve()))
+            if not _unchanged(entry, file_sha256(path)):
                 return None
         except OSError:
             return None  # the ingest says what is wrong with it
+        assert entry is not None
         out.append(unchanged_result(path, entry))
     return out
 
@@ -170,9 +174,7 @@ def all_unchanged(index: Index, paths: Sequence[Path]) -> list[FileResult] | Non
 def read_again(index: Index) -> list[FileResult]:
     """Read every meeting an earlier Rådgiver read (READING_VERSION) again from its file, where the file is still
     there: as the same meeting, embedding only new text. Those whose file is gone keep their reading."""
-    current = reading_hash("")
-    paths = [Path(m.source) for m in index.manifest.meetings
-             if not m.content_hash.endswith(current) and Path(m.source).is_file()]
+    paths = [Path(m.source) for m in index.manifest.older_readings if Path(m.source).is_file()]
     return list(ingest_files(index, paths)) if paths else []
 
 

@@ -41,7 +41,7 @@ from index.lexical import TOKENIZER_VERSION, Bm25, LexicalOptions, tokenize
 from index.vector import StoreUnavailable, VectorStore, Where, date_num, from_metadata, to_metadata
 from index.when import time_focus, time_span, without_spans
 from ingest.chunk import ChunkSettings
-from ingest.records import Chunk, RosterLine, reading_hash
+from ingest.records import Chunk, RosterLine, read_by_this_version
 
 if TYPE_CHECKING:
     from index.embed import Embedder
@@ -224,10 +224,13 @@ class Manifest:
         return sum(1 for m in self.meetings if m.sentences is None)
 
     @cached_property
-    def read_by_older_version(self) -> int:
+    def older_readings(self) -> tuple[MeetingEntry, ...]:
         """Meetings an earlier Rådgiver read (another READING_VERSION): the next ingest reads them again."""
-        current = reading_hash("")
-        return sum(1 for m in self.meetings if not m.content_hash.endswith(current))
+        return tuple(m for m in self.meetings if not read_by_this_version(m.content_hash))
+
+    @property
+    def read_by_older_version(self) -> int:
+        return len(self.older_readings)
 
     @cached_property
     def _committed(self) -> dict[str, str]:

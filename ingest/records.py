@@ -24,6 +24,11 @@ def reading_hash(file_sha256: str) -> str:
     return f"{file_sha256}+r{READING_VERSION}"
 
 
+def read_by_this_version(content_hash: str) -> bool:
+    """Whether a meeting with this content hash was read by this READING_VERSION."""
+    return content_hash.endswith(reading_hash(""))
+
+
 def read_with_older_version(content_hash: str, file_sha256: str) -> bool:
     """The same file bytes, read by an earlier Rådgiver (bare sha256, or another +r number)."""
     return content_hash != reading_hash(file_sha256) and content_hash.split("+r")[0] == file_sha256

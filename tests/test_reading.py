@@ -23,6 +23,7 @@ from ingest.parse import parse_meeting
 from ingest.read import read_document
 from ingest.records import READING_VERSION, read_with_older_version, reading_hash
 from tests.conftest import REPO, Raadgiver, cli_env, stop
+from tests.test_store import CountingEmbedder
 
 DEMO = sorted((REPO / "demo" / "minutes").glob("*.txt"))
 
@@ -132,24 +133,12 @@ def test_an_earlier_reading_is_told_from_a_changed_file() -> None:
     assert not read_with_older_version(reading_hash(hashlib.sha256(b"andet").hexdigest()), sha)  # another file
 
 
-class Counting:
-    """The hash embedder, recording every text it is asked to embed."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
-        self.texts: list[str] = []
-
-    def embed(self, texts: Any, kind: Any) -> Any:
-        self.texts += list(texts)
-        return self.inner.embed(texts, kind)
-
-
 def test_a_new_version_of_a_file_embeds_only_the_texts_it_did_not_have(tmp_path: Path, hash_embedder: Any,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "fiktivt-raad-referat-02.txt"
     original = (REPO / "demo" / "minutes" / path.name).read_text(encoding="utf-8")
     path.write_text(original, encoding="utf-8")
-    counting = Counting(hash_embedder)
+    counting = CountingEmbedder(hash_embedder)
     with open_index(tmp_path / "db", counting, create=True, write=True) as ix:  # type: ignore[arg-type]
         assert ingest_file(ix, path).status == "ny"
         everything = len(counting.texts)

@@ -358,16 +358,18 @@ def test_real_model_finds_items_by_meaning(tmp_path: Path, real_embedder: object
 
 
 class CountingEmbedder:
-    """The hash embedder, recording how many passages each embed call got."""
+    """The hash embedder, recording how many passages each embed call got, and which."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
         self.name, self.dimension = inner.name, inner.dimension  # type: ignore[attr-defined]
         self.calls: list[int] = []
+        self.texts: list[str] = []
 
     def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
         if kind == "passage":
             self.calls.append(len(texts))
+            self.texts += texts
         return self.inner.embed(texts, kind)  # type: ignore[attr-defined]
 
 
@@ -443,20 +445,36 @@ def test_an_index_without_sentence_vectors_ranks_by_its_passages_alone(tmp_path:
         assert hits and all(h.score == pytest.approx(h.similarity) for h in hits)
 
 
-def test_saved_bm25_is_reused_and_follows_every_change(tmp_path: Path, hash_embedder: object,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def two_meetings_searched(tmp_path: Path, embedder: object) -> tuple[Path, list[Path], list[tuple[str, float]]]:
+    """An index of the corpus' first two meetings, and its lexical hits for "madaffald beholdere" (which saves
+    the derived search files)."""
     paths = write_corpus(tmp_path / "in")
     db = tmp_path / "db"
-    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
+    with open_index(db, embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
         ingest_paths(ix, paths[:2])
+    return db, paths, lexical_hits(db)
+
+
+def lexical_hits(db: Path) -> list[tuple[str, float]]:
     with open_index(db, None) as ix:
-        first = [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")]
+        return [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")]
+
+
+def count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per derived build (a read of every chunk in chromadb) from now on."""
+    builds: list[int] = []
+    build = Index._build_derived
+    monkeypatch.setattr(Index, "_build_derived", lambda self, exact: builds.append(1) or build(self, exact))
+    return builds
+
+
+def test_saved_bm25_is_reused_and_follows_every_change(tmp_path: Path, hash_embedder: object,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    db, paths, first = two_meetings_searched(tmp_path, hash_embedder)
     saved = list((db / "lexical").iterdir())
     assert len(saved) == 1 and (saved[0] / "rows.json").is_file()
     # A fresh process-like open loads the saved index: chromadb's chunks are not read again.
-    reads: list[int] = []
-    original = Index._build_derived
-    monkeypatch.setattr(Index, "_build_derived", lambda self, exact: reads.append(1) or original(self, exact))
+    reads = count_builds(monkeypatch)
     with open_index(db, None) as ix:
         assert [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")] == first
     assert reads == []
@@ -499,12 +517,7 @@ def test_two_processes_save_the_same_bm25_byte_for_byte(tmp_path: Path) -> None:
 
 def test_a_save_replaced_while_it_is_read_is_not_trusted(tmp_path: Path, hash_embedder: object,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    paths = write_corpus(tmp_path / "in")
-    db = tmp_path / "db"
-    with open_index(db, hash_embedder, create=True, write=True) as ix:  # type: ignore[arg-type]
-        ingest_paths(ix, paths[:2])
-    with open_index(db, None) as ix:
-        first = [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")]
+    db, _, first = two_meetings_searched(tmp_path, hash_embedder)
     (folder,) = (db / "lexical").iterdir()
     # Another process replaces the save between this one's first and last file: the mix is rebuilt, not used.
     read = store._read_derived
@@ -518,11 +531,8 @@ def test_a_save_replaced_while_it_is_read_is_not_trusted(tmp_path: Path, hash_em
 
     monkeypatch.setattr(store, "_read_derived", replaced_meanwhile)
     assert store._load_derived(folder, store.LEXICAL_OPTIONS, hash_embedder.dimension, True) is None  # type: ignore[attr-defined]
-    builds: list[int] = []
-    build = Index._build_derived
-    monkeypatch.setattr(Index, "_build_derived", lambda self, exact: builds.append(1) or build(self, exact))
-    with open_index(db, None) as ix:
-        assert [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")] == first
+    builds = count_builds(monkeypatch)
+    assert lexical_hits(db) == first
     assert builds == [1]
     monkeypatch.setattr(store, "_read_derived", read)
     # Two processes that both found no save build one each: the second keeps the first's, which loads.
@@ -530,8 +540,7 @@ def test_a_save_replaced_while_it_is_read_is_not_trusted(tmp_path: Path, hash_em
     load = store._load_derived
     misses = iter([True])
     monkeypatch.setattr(store, "_load_derived", lambda *a: None if next(misses, False) else load(*a))
-    with open_index(db, None) as ix:
-        assert [(h.chunk.id, h.score) for h in ix.search("madaffald beholdere", k=5, mode="lexical")] == first
+    assert lexical_hits(db) == first
     assert builds == [1, 1] and (folder / store.SAVE_ID).read_text() == first_save
     assert [p.name for p in (db / "lexical").iterdir()] == [folder.name]
 
